@@ -1,0 +1,76 @@
+// Turns argv (and STEPDOWN_* environment) into an Invocation. Option parsing stops at the
+// user-spec: everything after it is the command, and one '--' right after it is a separator,
+// so both `stepdown ops ls -l` and `stepdown ops -- node server.js` work.
+import { Command, CommanderError, Option } from 'commander';
+import { fail } from './errors.js';
+
+export type Invocation =
+  | { kind: 'print'; text: string }
+  | { kind: 'check'; spec: string }
+  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean };
+
+const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
+
+const AFTER_HELP = `
+A user-spec is 'user' or 'user:group': names or decimal ids from /etc/passwd and /etc/group.
+'user' gets its primary group plus every group listing it; 'user:group' gets only that group.
+
+Examples:
+  stepdown app -- node server.js              become app, exec node as PID 1
+  stepdown 1000:1000 id                       numeric ids need no passwd entry
+  stepdown --match /data app -- node app.js   make app own what /data's owner owns
+
+Exit status: the command's own; 125 if stepdown failed, 126 if the command cannot be
+executed, 127 if it was not found. Nothing is run when stepdown fails.
+`;
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, version: string): Invocation {
+  let printed = '';
+  const program = new Command('stepdown')
+    .usage('[options] <user-spec> [--] <command> [args...]')
+    .description('Start as root, become <user-spec>, and replace stepdown with <command>, which keeps its PID.')
+    .argument('[user-spec]')
+    .argument('[command...]')
+    .option('--match <path>', "remap the user to the owner uid/gid of <path> first (env STEPDOWN_MATCH)")
+    .addOption(new Option('--chown <path>', 're-own this tree too after a remap (repeatable)').argParser(collect).default([] as string[], 'none'))
+    .option('-q, --quiet', 'no notices; errors still print')
+    .option('--check', "print the identity <user-spec> resolves to, run nothing")
+    .version(version, '-V, --version', 'print the version of stepdown and of the Node inside')
+    .helpOption('-h, --help', 'print this help')
+    .passThroughOptions()
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (printed += s), writeErr: () => {}, outputError: () => {} })
+    .addHelpText('after', AFTER_HELP);
+
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { kind: 'print', text: printed };
+      fail(`${err.message.replace(/^error: /, '')}; see 'stepdown --help'`);
+    }
+    throw err;
+  }
+
+  const opts = program.opts<{ match?: string; chown: string[]; quiet?: boolean; check?: boolean }>();
+  const [spec, ...rest] = program.args;
+  if (spec === undefined) fail(`missing user-spec and command; usage: ${USAGE}`);
+  const command = rest[0] === '--' ? rest.slice(1) : rest;
+
+  if (opts.check) {
+    if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check <user-spec>`);
+    return { kind: 'check', spec };
+  }
+  if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
+
+  const match = opts.match ?? (env.STEPDOWN_MATCH || undefined);
+  if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
+  const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true };
+  if (match !== undefined) inv.match = match;
+  return inv;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,67 @@
+// Becomes the target identity: setgroups → setgid → setuid (in that order: after setuid we
+// could no longer change groups). Before touching anything, decide from the kernel's view of
+// this process whether a drop is needed and possible, so a refusal happens with nothing changed.
+import { fail, errnoCode } from './errors.js';
+import type { Identity } from './identity.js';
+import { CAP_SETGID, CAP_SETUID, type ProcStatus, hasBit, idsOf, maskOf } from './proc-status.js';
+
+export type DropDecision = 'drop' | 'already-target';
+
+export function describe(uid: number, gid: number): string {
+  return `uid ${uid} gid ${gid}`;
+}
+
+/** Pure: what to do given the current process status and the target. */
+export function decideDrop(status: ProcStatus, target: Identity): DropDecision {
+  const uids = idsOf(status, 'Uid');
+  const gids = idsOf(status, 'Gid');
+  if (!uids || !gids || uids.length < 3 || gids.length < 3) fail('cannot read Uid/Gid from /proc/self/status; is /proc mounted?');
+  const [ruid, euid, suid] = uids as [number, number, number];
+  const [rgid, egid, sgid] = gids as [number, number, number];
+  if (ruid !== euid || rgid !== egid) {
+    fail('real and effective ids differ (setuid/setgid execution); stepdown only steps down from a plain root start');
+  }
+  if (euid === 0) {
+    const capEff = maskOf(status, 'CapEff');
+    if (capEff !== undefined) {
+      const missing = [
+        [CAP_SETGID, 'SETGID'],
+        [CAP_SETUID, 'SETUID'],
+      ].filter(([bit]) => !hasBit(capEff, bit as number)).map(([, name]) => name as string);
+      if (missing.length > 0) {
+        const caps = missing.map((n) => `CAP_${n}`).join(' and ');
+        fail(
+          `running as root without ${caps}, so the user cannot be changed; ` +
+            `add it back (docker run --cap-add ${missing.join(' --cap-add ')}; Kubernetes securityContext.capabilities.add: [${missing.join(', ')}])`,
+        );
+      }
+    }
+    return 'drop';
+  }
+  if (ruid === target.uid && euid === target.uid && suid === target.uid && rgid === target.gid && egid === target.gid && sgid === target.gid) {
+    return 'already-target';
+  }
+  fail(
+    `running as ${describe(euid, egid)}, not root, so cannot become ${describe(target.uid, target.gid)}; ` +
+      `start the container as root, or run it as ${describe(target.uid, target.gid)} (docker run --user ${target.uid}:${target.gid})`,
+  );
+}
+
+export function applyDrop(target: Identity): void {
+  try {
+    process.setgroups!(target.groups);
+  } catch (err) {
+    fail(`setgroups failed (${errnoCode(err) ?? String(err)}): ${groupsHint(err)}`);
+  }
+  try {
+    process.setgid!(target.gid);
+    process.setuid!(target.uid);
+  } catch (err) {
+    fail(`changing to ${describe(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
+  }
+}
+
+function groupsHint(err: unknown): string {
+  if (errnoCode(err) !== 'EPERM') return 'the supplementary groups could not be set';
+  return 'not permitted; in a user namespace where /proc/self/setgroups is "deny" stepdown cannot drop groups safely, so it stops here';
+}

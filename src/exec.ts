@@ -1,0 +1,58 @@
+// The last step: hand the target a clean process and replace ourselves with it.
+// Node leaves SIGPIPE and SIGXFSZ ignored, and an ignored disposition survives execve; a
+// caught one is reset to default. So every ignored signal gets a no-op listener just before
+// exec. stdio is never touched through process.std* (that would leave it O_NONBLOCK).
+import * as os from 'node:os';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
+import { type ProcStatus, maskOf } from './proc-status.js';
+
+/** Variables the npm entry point (bin/stepdown) moved aside so Node would not apply them to us. */
+export const SHIELDED = ['NODE_OPTIONS', 'NODE_COMPILE_CACHE'] as const;
+export const SAVED_PREFIX = 'STEPDOWN_SAVED_';
+
+/** Pure: the target's environment: ours, with shielded variables restored and HOME set. */
+export function targetEnv(env: NodeJS.ProcessEnv, home: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) continue;
+    if (key.startsWith(SAVED_PREFIX)) continue;
+    out[key] = value;
+  }
+  for (const name of SHIELDED) {
+    const saved = env[SAVED_PREFIX + name];
+    if (saved !== undefined) out[name] = saved;
+  }
+  if (home !== undefined) out.HOME = home;
+  return out;
+}
+
+/** Pure: signal names whose disposition must be reset: Node's two plus any in SigIgn. */
+export function signalsToReset(status: ProcStatus | undefined): string[] {
+  const names = new Set<string>(['SIGPIPE', 'SIGXFSZ']);
+  const ignored = status ? maskOf(status, 'SigIgn') : undefined;
+  if (ignored !== undefined) {
+    for (const [name, num] of Object.entries(os.constants.signals)) {
+      if (num !== 9 && num !== 19 && ((ignored >> BigInt(num - 1)) & 1n) === 1n) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+export function execTarget(file: string, argv: string[], env: Record<string, string>, status: ProcStatus | undefined): never {
+  const noop = () => {};
+  for (const sig of signalsToReset(status)) {
+    try {
+      process.on(sig as NodeJS.Signals, noop);
+    } catch {
+      // a signal Node refuses to listen to cannot be reset here; nothing better to do
+    }
+  }
+  try {
+    process.execve!(file, argv, env);
+  } catch (err) {
+    // Node ≥ 26.1 throws instead of aborting; the checks before exec should make this rare.
+    const code = errnoCode(err);
+    fail(`cannot execute ${file}: ${code ?? String(err)}`, code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE);
+  }
+  throw new Error('unreachable: execve returned');
+}

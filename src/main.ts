@@ -1,0 +1,105 @@
+// stepdown: plan (pure), then act (drop, verify, exec). Every failure becomes one line on
+// stderr and an exit code, and nothing is run.
+import * as fs from 'node:fs';
+import { parseArgs } from './cli.js';
+import { resolveCommand, checkExecutable, realFileSystem } from './command.js';
+import { applyDrop, decideDrop } from './drop.js';
+import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
+import { splitLines } from './etc-files.js';
+import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
+import { execTarget, targetEnv } from './exec.js';
+import { parseProcStatus, type ProcStatus } from './proc-status.js';
+import { parseUserSpec } from './user-spec.js';
+import { verifyDrop } from './verify.js';
+
+declare const STEPDOWN_VERSION: string;
+
+function say(fd: number, text: string): void {
+  fs.writeSync(fd, text); // never process.stdout/stderr: they would leave stdio O_NONBLOCK
+}
+
+export function readStatus(): ProcStatus {
+  try {
+    return parseProcStatus(fs.readFileSync('/proc/self/status', 'utf8'));
+  } catch (err) {
+    fail(`cannot read /proc/self/status (${errnoCode(err) ?? String(err)}); stepdown needs /proc mounted`);
+  }
+}
+
+function readEtc(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return '';
+    fail(`cannot read ${path}: ${errnoCode(err) ?? String(err)}`);
+  }
+}
+
+export function readDb(): EtcDb {
+  return { passwd: splitLines(readEtc('/etc/passwd')), group: splitLines(readEtc('/etc/group')) };
+}
+
+/** Refuse a setuid/setgid install: stepdown steps down, it never steps up. */
+function refuseSetuidInstall(): void {
+  let mode = 0;
+  try {
+    mode = fs.statSync(process.execPath).mode;
+  } catch {
+    // no /proc/self/exe: the real/effective id comparison in decideDrop still catches setuid runs
+  }
+  if (mode & 0o6000) {
+    fail(`${process.execPath} has the ${mode & 0o4000 ? 'setuid' : 'setgid'} bit set; that is unsafe and unsupported: remove it (chmod ug-s) and start the container as root instead`);
+  }
+}
+
+export function formatIdentity(id: Identity, db: EtcDb): string {
+  const groupNames = new Map<number, string>();
+  for (const line of db.group.lines) {
+    const [name, , gid] = line.split(':');
+    if (name && gid && /^[0-9]+$/.test(gid) && !groupNames.has(Number(gid))) groupNames.set(Number(gid), name);
+  }
+  const named = (n: number, name: string | undefined) => (name ? `${n}(${name})` : `${n}`);
+  return (
+    `uid=${named(id.uid, id.userName)} gid=${named(id.gid, groupNames.get(id.gid))} ` +
+    `groups=${id.groups.map((g) => named(g, groupNames.get(g))).join(',')} home=${id.home}\n`
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  refuseSetuidInstall();
+  const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
+  const inv = parseArgs(argv, process.env, version);
+  if (inv.kind === 'print') {
+    say(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
+    return;
+  }
+  const db = readDb();
+  const target = resolveIdentity(parseUserSpec(inv.spec), db);
+  if (inv.kind === 'check') {
+    say(1, formatIdentity(target, db));
+    return;
+  }
+  if (inv.match !== undefined) fail('--match is not implemented yet');
+
+  if (decideDrop(readStatus(), target) === 'drop') {
+    applyDrop(target);
+    verifyDrop(readStatus, target);
+  }
+  const env = targetEnv(process.env, target.home);
+  const [name, ...args] = inv.command as [string, ...string[]];
+  const file = resolveCommand(name, env.PATH, realFileSystem);
+  checkExecutable(file, realFileSystem);
+  execTarget(file, [name, ...args], env, readStatus());
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof StepdownError) {
+      say(2, `stepdown: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    say(2, `stepdown: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT_FAILURE);
+  },
+);

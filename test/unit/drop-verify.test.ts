@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { decideDrop } from '../../src/drop.js';
+import type { Identity } from '../../src/identity.js';
+import { parseProcStatus } from '../../src/proc-status.js';
+import { verifyStatus } from '../../src/verify.js';
+
+const status = (uid: string, gid: string, groups: string, capEff = '000001ffffffffff', capPrm = capEff) =>
+  parseProcStatus(`Name:\tnode\nUid:\t${uid}\nGid:\t${gid}\nGroups:\t${groups}\nCapPrm:\t${capPrm}\nCapEff:\t${capEff}\n`);
+const ops: Identity = { uid: 1500, gid: 1500, groups: [1500, 2000], home: '/home/ops' };
+
+describe('decideDrop', () => {
+  it('root with the capabilities drops', () => {
+    expect(decideDrop(status('0\t0\t0\t0', '0\t0\t0\t0', '0 1 2'), ops)).toBe('drop');
+  });
+
+  it('already the target identity (Kubernetes runAsUser): passes straight through', () => {
+    expect(decideDrop(status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 3000', '0'), ops)).toBe('already-target');
+  });
+
+  it('another non-root identity: refused, naming both identities', () => {
+    expect(() => decideDrop(status('1000\t1000\t1000\t1000', '1000\t1000\t1000\t1000', '', '0'), ops)).toThrow(
+      /running as uid 1000 gid 1000, not root, so cannot become uid 1500 gid 1500/,
+    );
+  });
+
+  it('the right uid with the wrong gid is not the target', () => {
+    expect(() => decideDrop(status('1500\t1500\t1500\t1500', '0\t0\t0\t0', '', '0'), ops)).toThrow(/running as uid 1500 gid 0/);
+  });
+
+  it('root without CAP_SETUID / CAP_SETGID: names the missing capabilities and the fix', () => {
+    const noSetuid = (0x1ffffffffffn & ~(1n << 7n)).toString(16);
+    expect(() => decideDrop(status('0\t0\t0\t0', '0\t0\t0\t0', '', noSetuid), ops)).toThrow(
+      /without CAP_SETUID.*--cap-add SETUID.*capabilities.add: \[SETUID\]/,
+    );
+    expect(() => decideDrop(status('0\t0\t0\t0', '0\t0\t0\t0', '', '0'), ops)).toThrow(/without CAP_SETGID and CAP_SETUID/);
+  });
+
+  it('setuid execution (real != effective) is refused', () => {
+    expect(() => decideDrop(status('1000\t0\t0\t0', '1000\t1000\t1000\t1000', ''), ops)).toThrow(/real and effective ids differ/);
+  });
+});
+
+describe('verifyStatus', () => {
+  it('accepts exactly the planned identity, groups in any order', () => {
+    expect(verifyStatus(status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '2000 1500', '0'), ops)).toEqual([]);
+  });
+
+  it.each([
+    ['a saved uid of 0', status('1500\t1500\t0\t1500', '1500\t1500\t1500\t1500', '1500 2000', '0'), /uids are \[1500 1500 0 1500\]/],
+    ['a leaked group 0', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '0 1500 2000', '0'), /groups are \[0 1500 2000\], expected \[1500 2000\]/],
+    ['a missing group', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500', '0'), /groups are/],
+    ['an effective capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '80', '0'), /CapEff is 80/],
+    ['a permitted capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '0', '1'), /CapPrm is 1/],
+    ['a wrong gid', status('1500\t1500\t1500\t1500', '1500\t0\t1500\t1500', '1500 2000', '0'), /gids are/],
+  ])('rejects %s', (_what, st, message) => {
+    expect(verifyStatus(st, ops).join('; ')).toMatch(message);
+  });
+
+  it('tolerates lines gVisor omits (CapPrm, NoNewPrivs, SigIgn) but not a missing CapEff', () => {
+    const gvisor = parseProcStatus('Uid:\t1500\t1500\t1500\t1500\nGid:\t1500\t1500\t1500\t1500\nGroups:\t1500 2000\nCapEff:\t0000000000000000\n');
+    expect(verifyStatus(gvisor, ops)).toEqual([]);
+    const noCaps = parseProcStatus('Uid:\t1500\t1500\t1500\t1500\nGid:\t1500\t1500\t1500\t1500\nGroups:\t1500 2000\n');
+    expect(verifyStatus(noCaps, ops)).toEqual(['CapEff is not readable']);
+  });
+
+  it('a root target keeps its capabilities', () => {
+    const root: Identity = { uid: 0, gid: 0, groups: [0], home: '/root' };
+    expect(verifyStatus(status('0\t0\t0\t0', '0\t0\t0\t0', '0'), root)).toEqual([]);
+  });
+});

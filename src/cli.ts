@@ -24,7 +24,7 @@ Exit status: the command's own; 125 if stepdown failed, 126 if the command canno
 executed, 127 if it was not found. Nothing is run when stepdown fails.
 `;
 
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, version: string): Invocation {
+export function parseArgs(argv: string[], matchEnv: string | undefined, version: string): Invocation {
   let printed = '';
   const program = new Command('stepdown')
     .usage('[options] <user-spec> [--] <command> [args...]')
@@ -64,7 +64,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, version: strin
   }
   if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
 
-  const match = opts.match ?? (env.STEPDOWN_MATCH || undefined);
+  const match = opts.match ?? (matchEnv || undefined);
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true };
   if (match !== undefined) inv.match = match;

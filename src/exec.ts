@@ -6,26 +6,6 @@ import * as os from 'node:os';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
 import { type ProcStatus, maskOf } from './proc-status.js';
 
-/** Variables the npm entry point (bin/stepdown) moved aside so Node would not apply them to us. */
-export const SHIELDED = ['NODE_OPTIONS', 'NODE_COMPILE_CACHE'] as const;
-export const SAVED_PREFIX = 'STEPDOWN_SAVED_';
-
-/** Pure: the target's environment: ours, with shielded variables restored and HOME set. */
-export function targetEnv(env: NodeJS.ProcessEnv, home: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) continue;
-    if (key.startsWith(SAVED_PREFIX)) continue;
-    out[key] = value;
-  }
-  for (const name of SHIELDED) {
-    const saved = env[SAVED_PREFIX + name];
-    if (saved !== undefined) out[name] = saved;
-  }
-  if (home !== undefined) out.HOME = home;
-  return out;
-}
-
 /** Pure: signal names whose disposition must be reset: Node's two plus any in SigIgn. */
 export function signalsToReset(status: ProcStatus | undefined): string[] {
   const names = new Set<string>(['SIGPIPE', 'SIGXFSZ']);

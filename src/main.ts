@@ -7,7 +7,8 @@ import { applyDrop, decideDrop } from './drop.js';
 import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
 import { splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
-import { execTarget, targetEnv } from './exec.js';
+import { execTarget } from './exec.js';
+import { lookup, originalEnviron, targetEnv } from './environ.js';
 import { parseProcStatus, type ProcStatus } from './proc-status.js';
 import { parseUserSpec } from './user-spec.js';
 import { verifyDrop } from './verify.js';
@@ -68,7 +69,8 @@ export function formatIdentity(id: Identity, db: EtcDb): string {
 async function main(argv: string[]): Promise<void> {
   refuseSetuidInstall();
   const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
-  const inv = parseArgs(argv, process.env, version);
+  const environ = originalEnviron(process.env);
+  const inv = parseArgs(argv, lookup(environ, 'STEPDOWN_MATCH'), version);
   if (inv.kind === 'print') {
     say(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
     return;
@@ -85,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
     applyDrop(target);
     verifyDrop(readStatus, target);
   }
-  const env = targetEnv(process.env, target.home);
+  const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
   const file = resolveCommand(name, env.PATH, realFileSystem);
   checkExecutable(file, realFileSystem);

@@ -1,23 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
-import { signalsToReset, targetEnv } from '../../src/exec.js';
+import { decodeEnviron, lookup, originalEnviron, targetEnv } from '../../src/environ.js';
+import { signalsToReset } from '../../src/exec.js';
 import { parseProcStatus } from '../../src/proc-status.js';
 
-describe('targetEnv', () => {
-  it('passes everything through, sets HOME, restores what the npm entry point shielded', () => {
-    const env = targetEnv(
-      { PATH: '/bin', HOME: '/root', STEPDOWN_SAVED_NODE_OPTIONS: '--require /otel.js', STEPDOWN_SAVED_NODE_COMPILE_CACHE: '', KEEP: 'a=b' },
-      '/home/ops',
-    );
-    expect(env).toEqual({ PATH: '/bin', HOME: '/home/ops', KEEP: 'a=b', NODE_OPTIONS: '--require /otel.js', NODE_COMPILE_CACHE: '' });
+describe('environment', () => {
+  const block = (...entries: string[]) => Buffer.from(entries.map((e) => e + '\0').join(''));
+
+  it('decodes the handed-over environ block exactly: order, odd names, empty values, = in values', () => {
+    const env = { STEPDOWN_ENVIRON: block('B=2', 'A.B=dots', 'EMPTY=', 'X=a=b', 'NODE_OPTIONS=--require /otel.js').toString('hex'), PWD: '/added/by/sh' };
+    expect(originalEnviron(env)).toEqual([['B', '2'], ['A.B', 'dots'], ['EMPTY', ''], ['X', 'a=b'], ['NODE_OPTIONS', '--require /otel.js']]);
   });
 
-  it('does not invent NODE_OPTIONS when none was set', () => {
-    expect(targetEnv({ PATH: '/bin' }, '/')).toEqual({ PATH: '/bin', HOME: '/' });
+  it('keeps the first of a duplicated key (what getenv returns) and skips entries without a name', () => {
+    expect(decodeEnviron(block('K=1', 'K=2', '=x', 'noequals'))).toEqual([['K', '1']]);
   });
 
-  it('leaves a NODE_OPTIONS alone when nothing was shielded (the single executable)', () => {
-    expect(targetEnv({ NODE_OPTIONS: '--max-old-space-size=1' }, '/')).toEqual({ NODE_OPTIONS: '--max-old-space-size=1', HOME: '/' });
+  it('uses process.env as it is when nothing was handed over (the single executable)', () => {
+    expect(originalEnviron({ NODE_OPTIONS: '--max-old-space-size=1' })).toEqual([['NODE_OPTIONS', '--max-old-space-size=1']]);
+  });
+
+  it('sets HOME in place, appends it when absent, and drops the hand-over variable', () => {
+    expect(targetEnv([['HOME', '/root'], ['PATH', '/bin'], ['STEPDOWN_ENVIRON', 'ab']], '/home/ops')).toEqual({ HOME: '/home/ops', PATH: '/bin' });
+    expect(Object.keys(targetEnv([['PATH', '/bin']], '/'))).toEqual(['PATH', 'HOME']);
+    expect(lookup([['A', '1']], 'A')).toBe('1');
   });
 });
 
@@ -31,7 +37,7 @@ describe('signalsToReset', () => {
 });
 
 describe('parseArgs', () => {
-  const parse = (...argv: string[]) => parseArgs(argv, {}, 'stepdown 9.9.9 (node v0)');
+  const parse = (...argv: string[]) => parseArgs(argv, undefined, 'stepdown 9.9.9 (node v0)');
 
   it('stops option parsing at the user-spec (gosu style)', () => {
     expect(parse('ops', 'ls', '-l')).toEqual({ kind: 'run', spec: 'ops', command: ['ls', '-l'], chown: [], quiet: false });
@@ -45,8 +51,8 @@ describe('parseArgs', () => {
 
   it('reads --match, repeated --chown, and STEPDOWN_MATCH (empty means off)', () => {
     expect(parse('--match', '/data', '--chown', '/a', '--chown', '/b', 'ops', 'id')).toMatchObject({ match: '/data', chown: ['/a', '/b'] });
-    expect(parseArgs(['ops', 'id'], { STEPDOWN_MATCH: '/vol' }, 'v')).toMatchObject({ match: '/vol' });
-    expect(parseArgs(['ops', 'id'], { STEPDOWN_MATCH: '' }, 'v')).not.toHaveProperty('match');
+    expect(parseArgs(['ops', 'id'], '/vol', 'v')).toMatchObject({ match: '/vol' });
+    expect(parseArgs(['ops', 'id'], '', 'v')).not.toHaveProperty('match');
   });
 
   it('prints help and version', () => {

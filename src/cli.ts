@@ -66,6 +66,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
 
   const match = opts.match ?? (matchEnv || undefined);
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
+  for (const p of opts.chown) if (p.replace(/\/+$/, '') === '') fail(`--chown ${p}: refusing to re-own the whole filesystem; name the trees the user owns`);
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true };
   if (match !== undefined) inv.match = match;
   return inv;

@@ -11,6 +11,8 @@ import { execTarget } from './exec.js';
 import { lookup, originalEnviron, targetEnv } from './environ.js';
 import { parseProcStatus, type ProcStatus } from './proc-status.js';
 import { parseUserSpec } from './user-spec.js';
+import { planRemap, specAfterRemap } from './remap.js';
+import { applyRemap } from './remap-apply.js';
 import { verifyDrop } from './verify.js';
 
 declare const STEPDOWN_VERSION: string;
@@ -53,6 +55,15 @@ function refuseSetuidInstall(): void {
   }
 }
 
+function ownerOf(file: string): { uid: number; gid: number } {
+  try {
+    const st = fs.statSync(file);
+    return { uid: st.uid, gid: st.gid };
+  } catch (err) {
+    fail(`--match ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory; mount the volume there, or leave out --match' : (errnoCode(err) ?? String(err))}`);
+  }
+}
+
 export function formatIdentity(id: Identity, db: EtcDb): string {
   const groupNames = new Map<number, string>();
   for (const line of db.group.lines) {
@@ -75,13 +86,22 @@ async function main(argv: string[]): Promise<void> {
     say(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
     return;
   }
-  const db = readDb();
-  const target = resolveIdentity(parseUserSpec(inv.spec), db);
+  let db = readDb();
+  let spec = parseUserSpec(inv.spec);
   if (inv.kind === 'check') {
-    say(1, formatIdentity(target, db));
+    say(1, formatIdentity(resolveIdentity(spec, db), db));
     return;
   }
-  if (inv.match !== undefined) fail('--match is not implemented yet');
+  if (inv.match !== undefined) {
+    const notice = (line: string) => inv.quiet || say(2, `stepdown: ${line}\n`);
+    const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
+    plan.notices.forEach(notice);
+    // only root can rewrite /etc and re-own files; anyone else can only already be that user
+    if (process.geteuid!() === 0) await applyRemap(plan, { chown: inv.chown, notice });
+    db = { passwd: plan.passwd ?? db.passwd, group: plan.group ?? db.group };
+    spec = specAfterRemap(spec, plan);
+  }
+  const target = resolveIdentity(spec, db);
 
   if (decideDrop(readStatus(), target) === 'drop') {
     applyDrop(target);

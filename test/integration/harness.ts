@@ -48,6 +48,10 @@ export interface RunOptions {
   cwd?: string;
   stdio?: SpawnSyncOptions['stdio'];
   input?: string;
+  /** bind this directory over /etc (instead of bind-mounting passwd and group files) */
+  etcDir?: string;
+  /** shell run inside the namespace before stepdown (e.g. mounts) */
+  setup?: string;
 }
 
 export function tempDir(prefix = 'stepdown-test-'): string {
@@ -56,7 +60,8 @@ export function tempDir(prefix = 'stepdown-test-'): string {
   return dir;
 }
 
-const BIND_ETC = 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@"';
+const BIND_FILES = 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group';
+const BIND_DIR = 'mount --bind "$1" /etc';
 
 /** Runs argv (stepdown or anything else) inside a private mount namespace with the given /etc files. */
 export function runWithEtc(argv: string[], opts: RunOptions = {}): Run {
@@ -71,7 +76,9 @@ export function runWithEtc(argv: string[], opts: RunOptions = {}): Run {
   // the environment is set by `env -i` after the mounts: the shell doing the mounts would add PWD
   // and drop names that are not shell identifiers, and the tests must see exactly what they set
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const r = spawnSync('unshare', ['--mount', 'sh', '-c', BIND_ETC, 'sh', pw, gr, 'env', '-i', ...assignments, ...(opts.wrapper ?? []), ...argv], {
+  const script = `${opts.etcDir ? BIND_DIR : BIND_FILES} && ${opts.setup ?? 'true'} && shift 2 && exec "$@"`;
+  const binds = opts.etcDir ? [opts.etcDir, '-'] : [pw, gr];
+  const r = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', ...binds, 'env', '-i', ...assignments, ...(opts.wrapper ?? []), ...argv], {
     env: { PATH: BASE_PATH },
     encoding: 'utf8',
     cwd: opts.cwd ?? '/',

@@ -9,7 +9,7 @@ import { splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
 import { lookup, originalEnviron, targetEnv } from './environ.js';
-import { parseProcStatus, type ProcStatus } from './proc-status.js';
+import { CAP_CHOWN, hasBit, maskOf, parseProcStatus, type ProcStatus } from './proc-status.js';
 import { parseUserSpec } from './user-spec.js';
 import { planRemap, specAfterRemap } from './remap.js';
 import { applyRemap } from './remap-apply.js';
@@ -97,7 +97,10 @@ async function main(argv: string[]): Promise<void> {
     const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
     plan.notices.forEach(notice);
     // only root can rewrite /etc and re-own files; anyone else can only already be that user
-    if (process.geteuid!() === 0) await applyRemap(plan, { chown: inv.chown, notice });
+    if (process.geteuid!() === 0) {
+      const capEff = maskOf(readStatus(), 'CapEff');
+      await applyRemap(plan, { chown: inv.chown, notice, canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN) });
+    }
     db = { passwd: plan.passwd ?? db.passwd, group: plan.group ?? db.group };
     spec = specAfterRemap(spec, plan);
   }

@@ -32,6 +32,7 @@ export function maskOf(status: ProcStatus, key: string): bigint | undefined {
   return v === undefined || !/^[0-9a-fA-F]+$/.test(v) ? undefined : BigInt('0x' + v);
 }
 
+export const CAP_CHOWN = 0;
 export const CAP_SETGID = 6;
 export const CAP_SETUID = 7;
 

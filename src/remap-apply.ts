@@ -13,6 +13,8 @@ import { type ReownResult, ReownAbortedError, parseMountInfo, reownTrees } from 
 
 export interface ApplyOptions {
   chown: string[];
+  /** whether the process has CAP_CHOWN: without it the walk would fail on every entry */
+  canChown: boolean;
   notice: (line: string) => void;
 }
 
@@ -28,12 +30,16 @@ export async function applyRemap(plan: RemapPlan, opts: ApplyOptions): Promise<A
     return 'read-only';
   }
 
+  const roots = reownRoots(plan.home, opts);
+  if (roots.length > 0 && !opts.canChown) {
+    fail(`re-owning ${roots.join(', ')} needs CAP_CHOWN, which this process lacks; add it (docker run --cap-add CHOWN; Kubernetes capabilities.add: [CHOWN])`);
+  }
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const result = await walk(plan, opts, stop.signal);
+    const result = await walk(plan, roots, stop.signal);
     if (plan.group) writeFileAtomic('/etc/group', joinLines(plan.group));
     if (plan.passwd) writeFileAtomic('/etc/passwd', joinLines(plan.passwd));
     report(plan, result, opts);
@@ -45,8 +51,7 @@ export async function applyRemap(plan: RemapPlan, opts: ApplyOptions): Promise<A
   return 'written';
 }
 
-async function walk(plan: RemapPlan, opts: ApplyOptions, signal: AbortSignal): Promise<ReownResult & { roots: string[] }> {
-  const roots = reownRoots(plan.home, opts);
+async function walk(plan: RemapPlan, roots: string[], signal: AbortSignal): Promise<ReownResult & { roots: string[] }> {
   const onTerminal = tty.isatty(2);
   const started = Date.now();
   let shown = false;

@@ -64,6 +64,7 @@ export interface ReownOptions {
 
 /** Entries in flight at once. 16 measured best on 2 cores with 4 threadpool threads. */
 export const CONCURRENCY = 16;
+const SLICE_MS = 20;
 
 export class ReownAbortedError extends Error {
   readonly code = 'ABORT_ERR';
@@ -95,7 +96,7 @@ export async function reownTreesTuned(
     const mounts = opts.mounts ? opts.mounts.map((m) => path.resolve(m)) : readMountPoints();
     for (const given of req.roots) {
       const root = w.canonicalRoot(given);
-      if (root !== undefined) await w.tree(root, mounts);
+      if (root !== undefined) await (concurrency === 0 ? w.treeSync(root, mounts) : w.tree(root, mounts));
     }
   }
   return w.result();
@@ -139,6 +140,87 @@ class Walk {
       const code = errnoOf(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') this.error(abs, err as NodeJS.ErrnoException);
       return undefined;
+    }
+  }
+
+  /** Synchronous syscalls on the main thread, in slices of ~SLICE_MS with a yield between. */
+  async treeSync(root: string, allMounts: string[]): Promise<void> {
+    const under = root + '/';
+    const underBytes = '\0' + Buffer.from(under).toString('latin1');
+    const mounts = new Set(allMounts.filter((m) => m.startsWith(under) || m.startsWith(underBytes)));
+    const { signal, onProgress } = this.opts;
+    const { from, to } = this.req;
+    const stack: FsPath[] = [root];
+    let rootDev = -1;
+    let sliceEnd = performance.now() + SLICE_MS;
+    for (let n = 0; stack.length > 0; n++) {
+      if ((n & 63) === 0) {
+        const now = performance.now();
+        if (now >= sliceEnd) {
+          await new Promise(setImmediate);
+          sliceEnd = performance.now() + SLICE_MS;
+        }
+        if (signal?.aborted) throw new ReownAbortedError(this.result(), signal.reason);
+        if (onProgress && now - this.lastProgress >= this.every) {
+          this.lastProgress = now;
+          onProgress({ scanned: this.scanned, changed: this.changed });
+        }
+      }
+      const p = stack.pop()!;
+      const isRoot = n === 0;
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch (err) {
+        if (!(isRoot && errnoOf(err) === 'ENOENT')) this.error(p, err as NodeJS.ErrnoException);
+        continue;
+      }
+      if (isRoot) rootDev = st.dev;
+      else if (st.dev !== rootDev || (mounts.size > 0 && mounts.has(mountKey(p)))) continue;
+      this.scanned++;
+      const uid = st.uid === from.uid ? to.uid : -1;
+      const gid = st.gid === from.gid ? to.gid : -1;
+      if ((uid !== -1 && uid !== st.uid) || (gid !== -1 && gid !== st.gid)) {
+        try {
+          if (st.isFile() && (st.mode & 0o6000) !== 0) this.reownKeepingModeSync(p, st, uid, gid);
+          else fs.lchownSync(p, uid, gid);
+          this.changed++;
+        } catch (err) {
+          this.error(p, err as NodeJS.ErrnoException);
+        }
+      }
+      if (st.isDirectory()) this.expandSync(p, stack);
+    }
+  }
+
+  private expandSync(dir: FsPath, stack: FsPath[]): void {
+    try {
+      if (typeof dir === 'string') {
+        const names = fs.readdirSync(dir);
+        if (!names.some((n) => n.includes('\uFFFD'))) {
+          for (const n of names) stack.push(`${dir}/${n}`);
+          return;
+        }
+      }
+      const bytes = typeof dir === 'string' ? Buffer.from(dir) : dir;
+      for (const n of fs.readdirSync(bytes, { encoding: 'buffer' })) {
+        stack.push(typeof dir === 'string' && isUtf8(n) ? `${dir}/${n.toString()}` : Buffer.concat([bytes, SLASH, n]));
+      }
+    } catch (err) {
+      this.error(dir, err as NodeJS.ErrnoException);
+    }
+  }
+
+  private reownKeepingModeSync(p: FsPath, st: fs.Stats, uid: number, gid: number): void {
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    try {
+      const now = fs.fstatSync(fd);
+      if (now.dev !== st.dev || now.ino !== st.ino) throw Object.assign(new Error('replaced during the walk'), { syscall: 'open' });
+      fs.fchownSync(fd, uid, gid);
+      fs.fchmodSync(fd, st.mode & 0o7777);
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

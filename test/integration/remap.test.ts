@@ -166,6 +166,14 @@ describe.skipIf(!IS_ROOT).each(subjects())('--match ($name)', (subject: Subject)
     expect(read('passwd')).toBe(w.passwd);
   });
 
+  it('without CAP_CHOWN a remap that must re-own files is refused before anything changes', () => {
+    const r = run(['--match', w.vol, 'ops', 'true'], { wrapper: ['setpriv', '--bounding-set=-chown', '--'] });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^stepdown: re-owning .* needs CAP_CHOWN, which this process lacks; add it \(docker run --cap-add CHOWN/);
+    expect(read('passwd')).toBe(w.passwd);
+    expect(owner(path.join(w.home, 'both'))).toBe('10001:10001');
+  });
+
   it('already running as the volume owner (non-root): nothing to write, runs directly', () => {
     const r = run(['-q', '--match', w.vol, 'ops', '--', 'id', '-u'], { wrapper: ['setpriv', '--reuid=4321', '--regid=4321', '--clear-groups', '--'] });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321\n', '']);

@@ -9,7 +9,7 @@ FROM node:24-alpine
 RUN npm install --global stepdown \
  && addgroup -g 10001 app \
  && adduser -D -u 10001 -G app -h /home/app -s /sbin/nologin app \
- && stepdown --check 10001
+ && stepdown --check app
 WORKDIR /home/app
-ENTRYPOINT ["stepdown", "10001", "--"]
+ENTRYPOINT ["stepdown", "app", "--"]
 CMD ["node", "--version"]

@@ -15,10 +15,11 @@ RUN cd /stepdown \
 FROM debian:bookworm-slim
 COPY --from=verify /stepdown/stepdown /usr/local/bin/stepdown
 # The app user has a fixed uid, so Kubernetes manifests can name it (runAsUser: 10001).
+# ENTRYPOINT names it by name, not uid: after a --match remap its uid is the volume owner's.
 RUN groupadd --gid 10001 app \
  && useradd --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app \
- && stepdown --check 10001
+ && stepdown --check app
 WORKDIR /home/app
-# Starts as root (no USER line): stepdown drops to 10001 and execs CMD, which becomes PID 1.
-ENTRYPOINT ["stepdown", "10001", "--"]
+# Starts as root (no USER line): stepdown drops to app (10001) and execs CMD, which becomes PID 1.
+ENTRYPOINT ["stepdown", "app", "--"]
 CMD ["id"]

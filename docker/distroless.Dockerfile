@@ -12,7 +12,7 @@ RUN cd /stepdown \
 FROM gcr.io/distroless/cc-debian12
 COPY --from=verify /stepdown/stepdown /usr/local/bin/stepdown
 # No shell, so RUN takes the exec form. distroless ships the user nonroot, uid 65532.
-RUN ["/usr/local/bin/stepdown", "--check", "65532"]
-ENTRYPOINT ["/usr/local/bin/stepdown", "65532", "--"]
+RUN ["/usr/local/bin/stepdown", "--check", "nonroot"]
+ENTRYPOINT ["/usr/local/bin/stepdown", "nonroot", "--"]
 # Your app goes here; without one, this shows the version.
 CMD ["/usr/local/bin/stepdown", "--version"]

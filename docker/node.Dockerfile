@@ -10,12 +10,14 @@ RUN mkdir -p /usr/local/lib/stepdown \
  && tar -xzf /tmp/stepdown.tgz -C /usr/local/lib/stepdown --strip-components=1 \
  && ln -s /usr/local/lib/stepdown/bin/stepdown /usr/local/bin/stepdown \
  && rm /tmp/stepdown.tgz
+# The app user has a fixed uid, so Kubernetes manifests can name it (runAsUser: 10001).
+# ENTRYPOINT names it by name, not uid: after a --match remap its uid is the volume owner's.
 RUN groupadd --gid 10001 app \
  && useradd --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app \
- && stepdown --check 10001
+ && stepdown --check app
 COPY server.js /app/server.js
 WORKDIR /home/app
-# No USER line: start as root, stepdown becomes 10001 and node becomes PID 1. server.js
+# No USER line: start as root, stepdown becomes app (10001) and node becomes PID 1. server.js
 # handles SIGTERM itself; an app that does not needs `docker run --init` (see README).
-ENTRYPOINT ["stepdown", "10001", "--"]
+ENTRYPOINT ["stepdown", "app", "--"]
 CMD ["node", "/app/server.js"]

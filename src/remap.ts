@@ -32,7 +32,8 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
   const u = spec.user;
   const user = u.kind === 'name' ? passwd.find((e) => e.name === u.name) : passwd.find((e) => e.uid === u.id);
   if (!user) {
-    fail(`--match needs a user with an entry in /etc/passwd, and '${u.kind === 'name' ? u.name : u.id}' has none; add the user in the image (useradd)`);
+    const hint = u.kind === 'id' ? ' (a remap changes the uid: name the user, e.g. stepdown --match /data app, so it is found again on the next start)' : '';
+    fail(`--match needs a user with an entry in /etc/passwd, and '${u.kind === 'name' ? u.name : u.id}' has none; add the user in the image (useradd)${hint}`);
   }
   const notices: string[] = [];
   const from = { uid: user.uid, gid: user.gid };

@@ -40,7 +40,13 @@ describe.runIf(E2E)('containers from docker/*.Dockerfile', () => {
   it('docker top shows exactly one process: stepdown is gone, the app is PID 1', () => {
     const id = dockerOk(['run', '-d', '--init=false', DEBIAN, 'sleep', '30']).trim();
     try {
-      const top = dockerOk(['top', id]).trim().split('\n'); // UID PID PPID C STIME TTY TIME CMD
+      // right after `run -d` stepdown may still be starting (as root): wait for the exec
+      let top: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        top = dockerOk(['top', id]).trim().split('\n'); // UID PID PPID C STIME TTY TIME CMD
+        if (top.at(-1)?.endsWith('sleep 30')) break;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      }
       expect(top.length).toBe(2); // header + one process
       expect(top[1]).toMatch(/^10001\s.*\ssleep 30$/);
       expect(dockerOk(['exec', id, 'cat', '/proc/1/cmdline']).split('\0')[0]).toBe('sleep');

@@ -9,6 +9,9 @@ export const REPO = path.resolve(__dirname, '../..');
 /** e2e tests run when STEPDOWN_E2E=1 (test/run-all.sh sets it after starting the engine). */
 export const E2E = process.env.STEPDOWN_E2E === '1';
 
+/** Runtimes the container tests run under: runc always; gVisor unless STEPDOWN_E2E_RUNSC=0. */
+export const RUNTIMES = process.env.STEPDOWN_E2E_RUNSC === '0' ? ['runc'] : ['runc', 'runsc'];
+
 export interface Result {
   status: number | null;
   stdout: string;
@@ -31,6 +34,8 @@ export function dockerOk(args: string[], seconds = 60): string {
 export function requireEngine(): void {
   const r = spawnSync('timeout', ['20', 'docker', 'info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`STEPDOWN_E2E=1 but no Docker engine answers (DOCKER_HOST=${process.env.DOCKER_HOST}): ${r.stderr.trim()}`);
+  const runtimes = dockerOk(['info', '--format', '{{json .Runtimes}}'], 20);
+  for (const rt of RUNTIMES) if (!runtimes.includes(`"${rt}"`)) throw new Error(`the engine has no runtime ${rt} (set STEPDOWN_E2E_RUNSC=0 to skip gVisor)`);
 }
 
 /** A build context holding copies of the given files (name in context → source path). */

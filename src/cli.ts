@@ -7,9 +7,11 @@ import { fail } from './errors.js';
 export type Invocation =
   | { kind: 'print'; text: string }
   | { kind: 'check'; spec: string }
+  | { kind: 'audit'; json: boolean; strict: boolean }
   | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean };
 
 const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
+const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
 
 const AFTER_HELP = `
 A user-spec is 'user' or 'user:group': names or decimal ids from /etc/passwd and /etc/group.
@@ -19,6 +21,9 @@ Examples:
   stepdown app -- node server.js              become app, exec node as PID 1
   stepdown 1000:1000 id                       numeric ids need no passwd entry
   stepdown --match /data app -- node app.js   make app own what /data's owner owns
+  stepdown --audit                            what the kernel says about this process
+  stepdown app -- stepdown --audit --strict   audit the identity app gets; exit 1 if it
+                                              breaks the Kubernetes "restricted" profile
 
 Exit status: the command's own; 125 if stepdown failed, 126 if the command cannot be
 executed, 127 if it was not found. Nothing is run when stepdown fails.
@@ -35,6 +40,9 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     .addOption(new Option('--chown <path>', 're-own this tree too after a remap (repeatable)').argParser(collect).default([] as string[], 'none'))
     .option('-q, --quiet', 'no notices; errors still print')
     .option('--check', "print the identity <user-spec> resolves to, run nothing")
+    .option('--audit', 'report what the kernel says about this process (uid, capabilities, no_new_privs, seccomp, mounts, limits), run nothing')
+    .option('--json', 'with --audit: JSON instead of a table')
+    .option('--strict', 'with --audit: exit 1 if a check the Kubernetes "restricted" profile requires fails')
     .version(version, '-V, --version', 'print the version of stepdown and of the Node inside')
     .helpOption('-h, --help', 'print this help')
     .passThroughOptions()
@@ -53,8 +61,15 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     throw err;
   }
 
-  const opts = program.opts<{ match?: string; chown: string[]; quiet?: boolean; check?: boolean }>();
+  const opts = program.opts<{ match?: string; chown: string[]; quiet?: boolean; check?: boolean; audit?: boolean; json?: boolean; strict?: boolean }>();
   const [spec, ...rest] = program.args;
+  if (opts.audit) {
+    if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
+    if (opts.check) fail(`--audit and --check do not go together; usage: ${AUDIT_USAGE}`);
+    if (opts.match !== undefined || opts.chown.length > 0) fail(`--match and --chown do not apply to --audit; usage: ${AUDIT_USAGE}`);
+    return { kind: 'audit', json: opts.json === true, strict: opts.strict === true };
+  }
+  if (opts.json || opts.strict) fail(`${opts.json ? '--json' : '--strict'} only applies with --audit; usage: ${AUDIT_USAGE}`);
   if (spec === undefined) fail(`missing user-spec and command; usage: ${USAGE}`);
   const command = rest[0] === '--' ? rest.slice(1) : rest;
 

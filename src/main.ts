@@ -1,6 +1,10 @@
 // stepdown: plan (pure), then act (drop, verify, exec). Every failure becomes one line on
 // stderr and an exit code, and nothing is run.
 import * as fs from 'node:fs';
+import * as tty from 'node:tty';
+import { audit } from './audit.js';
+import { formatJson, formatTable } from './audit-format.js';
+import { readAuditInput } from './audit-read.js';
 import { parseArgs } from './cli.js';
 import { resolveCommand, checkExecutable, realFileSystem } from './command.js';
 import { applyDrop, decideDrop } from './drop.js';
@@ -17,9 +21,6 @@ import { verifyDrop } from './verify.js';
 
 declare const STEPDOWN_VERSION: string;
 
-function say(fd: number, text: string): void {
-  fs.writeSync(fd, text); // never process.stdout/stderr: they would leave stdio O_NONBLOCK
-}
 
 export function readStatus(): ProcStatus {
   try {
@@ -77,11 +78,39 @@ export function formatIdentity(id: Identity, db: EtcDb): string {
   );
 }
 
-async function main(argv: string[]): Promise<void> {
-  refuseSetuidInstall();
+/** All of text to fd, however the pipe takes it: partial writes, and EAGAIN if someone else left
+ * the descriptor non-blocking. Never process.stdout/stderr: they would leave stdio O_NONBLOCK. */
+function say(fd: number, text: string): void {
+  let buf = Buffer.from(text);
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(fs.writeSync(fd, buf));
+    } catch (err) {
+      if (errnoCode(err) !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/** --audit: report, run nothing. Exit 1 only for --strict with a failed restricted check. */
+function runAudit(json: boolean, strict: boolean): number {
+  const report = audit(readAuditInput());
+  if (json) say(1, formatJson(report));
+  else {
+    const columns = Number(process.env.COLUMNS);
+    const colour = tty.isatty(1) && process.env.NO_COLOR === undefined;
+    say(1, formatTable(report, { colour, width: Number.isInteger(columns) && columns > 0 ? columns : 120 }));
+  }
+  return strict && report.strictFailed ? 1 : 0;
+}
+
+async function main(argv: string[]): Promise<number | void> {
   const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
   const environ = originalEnviron(process.env);
   const inv = parseArgs(argv, lookup(environ, 'STEPDOWN_MATCH'), version);
+  // --audit runs nothing and reports a setuid executable as a failed check instead
+  if (inv.kind === 'audit') return runAudit(inv.json, inv.strict);
+  refuseSetuidInstall();
   if (inv.kind === 'print') {
     say(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
     return;
@@ -118,7 +147,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  (code) => process.exit(code ?? 0),
   (err: unknown) => {
     if (err instanceof StepdownError) {
       say(2, `stepdown: ${err.message}\n`);

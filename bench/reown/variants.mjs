@@ -1,0 +1,104 @@
+// How many operations in flight, and how many libuv threads, re-own a 100k-file tree fastest?
+// Each configuration runs in its own process (UV_THREADPOOL_SIZE is read at the first threadpool
+// use), compared with a plain synchronous loop (lstatSync/lchownSync/readdirSync). With --overlay the tree is the lower layer of an
+// overlayfs (as image files are in a container: every chown copies the file up), mounted in a
+// private mount namespace. Prints a markdown table; this is what picked the engine's strategy.
+//   node bench/reown/variants.mjs [files=100000] [reps=3] [--overlay] [--cold] [--big-every=N]
+//   [--only=loop,64x4,64x4c2,...]   (N: every Nth file is 1 MiB; see `names` below)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { buildTree, setOwner } from './tree.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const work = fileURLToPath(new URL('../work/', import.meta.url));
+const OLD = 45101, NEW = 45102;
+
+if (process.argv[2] === '--child') {
+  const [, , , bundle, root, mode, conc] = process.argv;
+  const t0 = performance.now();
+  let r;
+  if (mode === 'loop') r = await syncWalk(root);
+  else {
+    const m = await import(bundle);
+    r = await m.reownTreesTuned({ roots: [root], from: { uid: OLD, gid: OLD }, to: { uid: NEW, gid: NEW } }, {}, Number(conc));
+  }
+  console.log(JSON.stringify({ ms: performance.now() - t0, scanned: r.scanned, changed: r.changed, errors: r.errors?.length ?? 0 }));
+  process.exit(0);
+}
+
+// The simplest possible engine, as a yardstick.
+async function syncWalk(root) {
+  const fs = await import('node:fs');
+  let scanned = 0, changed = 0;
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop();
+    const st = fs.lstatSync(p);
+    scanned++;
+    if (st.uid === OLD || st.gid === OLD) { fs.lchownSync(p, NEW, NEW); changed++; }
+    if (st.isDirectory()) for (const n of fs.readdirSync(p)) stack.push(`${p}/${n}`);
+  }
+  return { scanned, changed };
+}
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const files = Number(args[0] ?? 100000);
+const reps = Number(args[1] ?? 3);
+const cold = process.argv.includes('--cold');
+const overlay = process.argv.includes('--overlay');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+mkdirSync(work, { recursive: true });
+const bundle = `${work}reown-variants.mjs`;
+await build({ entryPoints: [`${here}../../src/reown.ts`], outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+const base = '/var/tmp/stepdown-bench-variants';
+const lower = `${base}/lower`;
+const bigEvery = Number(process.argv.find((a) => a.startsWith('--big-every='))?.slice(12) ?? 0);
+const entries = buildTree(lower, files, { uid: OLD, gid: OLD, bigEvery });
+
+function runChild(mode, conc, pool) {
+  const node = [process.execPath, fileURLToPath(import.meta.url), '--child', bundle];
+  const env = { ...process.env, UV_THREADPOOL_SIZE: String(pool) };
+  const tail = [mode, String(conc)];
+  let out;
+  if (!overlay) {
+    setOwner(lower, OLD, OLD);
+    if (cold) execFileSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
+    out = execFileSync(node[0], [...node.slice(1), lower, ...tail], { env });
+  } else {
+    rmSync(`${base}/upper`, { recursive: true, force: true });
+    rmSync(`${base}/ovl`, { recursive: true, force: true });
+    for (const d of ['upper', 'ovlwork', 'merged']) mkdirSync(`${base}/${d}`, { recursive: true });
+    setOwner(`${base}/upper`, OLD, OLD); // the merged root takes the upper root's owner
+    if (cold) execFileSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
+    const script = `mount -t overlay overlay -o lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/ovlwork ${base}/merged && exec "$@"`;
+    out = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...node, `${base}/merged`, ...tail], { env });
+  }
+  return JSON.parse(out.toString());
+}
+// A configuration is 'loop' (the yardstick) or IN_FLIGHTxTHREADS, e.g. 64x4.
+const names = only ?? ['loop', '16x2', '64x2', '4x4', '16x4', '64x4', '256x4', '64x8'];
+const chosen = names.map((n) => {
+  if (n === 'loop') return { n, mode: 'loop', conc: 0, pool: 4 };
+  const m = /^(\d+)x(\d+)$/.exec(n);
+  if (!m) throw new Error(`bad configuration ${n}`);
+  return { n, mode: 'pool', conc: +m[1], pool: +m[2] };
+});
+console.log(`${entries} entries, ${reps} reps interleaved, ${cold ? 'cold' : 'warm'} cache, ${overlay ? 'overlayfs' : 'plain fs'}${bigEvery ? `, every ${bigEvery}th file 1 MiB` : ''}\n`);
+const times = chosen.map(() => []);
+for (let i = 0; i < reps; i++) {
+  chosen.forEach(({ mode, conc, pool }, k) => {
+    const r = runChild(mode, conc, pool);
+    if (r.scanned !== entries || r.changed !== entries) throw new Error(`bad counts ${JSON.stringify(r)}`);
+    times[k].push(r.ms / 1000);
+  });
+}
+console.log('| engine | in flight | UV_THREADPOOL_SIZE | median s | runs |\n|---|---|---|---|---|');
+chosen.forEach(({ mode, conc, pool }, k) => {
+  const t = times[k];
+  const med = [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
+  const cols = mode === 'pool' ? [conc, pool] : ['-', '-'];
+  console.log(`| ${mode === 'pool' ? 'reownTrees' : 'sync loop'} | ${cols.join(' | ')} | ${med.toFixed(3)} | ${t.map((x) => x.toFixed(2)).join(' ')} |`);
+});
+rmSync(base, { recursive: true, force: true });

@@ -190,7 +190,7 @@ stop_dockerd() {
   # containerd): matched by our exec-root on their command line, killed by pid.
   local p cmd left=()
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case "$cmd" in
       *containerd-shim*" -address $ENGINE_DIR/exec/"*|runsc*"--root=$ENGINE_DIR/exec/"*|*/runsc*"--root=$ENGINE_DIR/exec/"*)
         left+=("${p#/proc/}") ;;

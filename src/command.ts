@@ -4,18 +4,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
-import { type Format, detectFormat } from './executable.js';
+import { type BinfmtEntry, type Format, binfmtMatches, detectFormat, machineName, parseBinfmtEntry, runsNatively } from './executable.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export type Probe = 'executable' | 'missing' | 'unsearchable' | 'not-executable' | 'directory' | 'not-regular';
 
+/** binfmt_misc as this process sees it: 'unknown' when not mounted (common in containers). */
+export type Binfmt = 'unknown' | { enabled: boolean; entries: BinfmtEntry[] };
+
 /** What the filesystem says about a candidate; injectable so lookup is unit-tested without root. */
 export interface FileSystem {
   probe(file: string): Probe;
   format(file: string): Format | 'unreadable';
+  binfmt(): Binfmt;
 }
+
+const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 
 export const realFileSystem: FileSystem = {
   probe(file) {
@@ -51,6 +57,25 @@ export const realFileSystem: FileSystem = {
     } finally {
       fs.closeSync(fd);
     }
+  },
+  binfmt() {
+    let status: string;
+    try {
+      status = fs.readFileSync(path.join(BINFMT_DIR, 'status'), 'utf8').trim();
+    } catch {
+      return 'unknown';
+    }
+    const entries: BinfmtEntry[] = [];
+    for (const name of fs.readdirSync(BINFMT_DIR)) {
+      if (name === 'status' || name === 'register') continue;
+      try {
+        const entry = parseBinfmtEntry(fs.readFileSync(path.join(BINFMT_DIR, name), 'utf8'));
+        if (entry) entries.push(entry);
+      } catch {
+        // an entry removed while we read: ignore it
+      }
+    }
+    return { enabled: status === 'enabled', entries };
   },
 };
 
@@ -108,6 +133,10 @@ export function checkExecutable(file: string, fsys: FileSystem, depth = 0): void
   if (format.kind === 'unknown') {
     fail(`${file}: exec format error: not an ELF binary and no '#!' line (a script needs one, e.g. '#!/bin/sh')`, EXIT_CANNOT_EXECUTE);
   }
+  if (format.kind === 'elf' && !runsNatively(format.machine)) {
+    checkForeignElf(file, format.machine, format.head, fsys.binfmt());
+    return; // its loader belongs to the emulator's view of the filesystem, not ours
+  }
   const interp = format.interpreter;
   if (interp === null) return;
   const what = format.kind === 'script' ? `'#!' interpreter` : 'ELF interpreter (dynamic loader)';
@@ -121,4 +150,20 @@ export function checkExecutable(file: string, fsys: FileSystem, depth = 0): void
     if (depth + 1 >= MAX_INTERPRETER_DEPTH) fail(`${file}: too many nested '#!' interpreters`, EXIT_CANNOT_EXECUTE);
     checkExecutable(interp, fsys, depth + 1);
   }
+}
+
+/**
+ * An ELF for another CPU runs only through binfmt_misc (qemu-user). When binfmt_misc is visible
+ * and no enabled handler recognises the file, execve would fail with ENOEXEC (and Node 24 would
+ * abort), so refuse cleanly. When it is not visible (most containers), let the kernel decide.
+ */
+function checkForeignElf(file: string, machine: number, head: Buffer, binfmt: Binfmt): void {
+  if (binfmt === 'unknown') return;
+  if (binfmt.enabled && binfmt.entries.some((e) => binfmtMatches(e, head))) return;
+  const host = machineName(process.arch === 'arm64' ? 183 : process.arch === 'x64' ? 62 : -1);
+  fail(
+    `${file}: exec format error: built for ${machineName(machine)}, this machine runs ${host}, ` +
+      `and no binfmt_misc handler runs it (install qemu-user-binfmt on the host, or use a ${host} build)`,
+    EXIT_CANNOT_EXECUTE,
+  );
 }

@@ -5,7 +5,7 @@
 
 export type Format =
   | { kind: 'script'; interpreter: string }
-  | { kind: 'elf'; interpreter: string | null }
+  | { kind: 'elf'; interpreter: string | null; machine: number; head: Buffer }
   | { kind: 'unknown' };
 
 /** read(offset, length) returns at most length bytes from offset (fewer at end of file). */
@@ -14,7 +14,10 @@ export type ReadAt = (offset: number, length: number) => Buffer;
 export function detectFormat(read: ReadAt): Format {
   const head = read(0, 256);
   if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) return parseShebang(head);
-  if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return { kind: 'elf', interpreter: elfInterpreter(read) };
+  if (head.length >= 20 && head.readUInt32BE(0) === 0x7f454c46) {
+    const machine = head[5] === 2 ? head.readUInt16BE(0x12) : head.readUInt16LE(0x12);
+    return { kind: 'elf', interpreter: elfInterpreter(read), machine, head };
+  }
   return { kind: 'unknown' };
 }
 
@@ -51,4 +54,47 @@ export function elfInterpreter(read: ReadAt): string | null {
     return raw.subarray(0, nul === -1 ? raw.length : nul).toString('latin1');
   }
   return null;
+}
+
+// ELF e_machine values, and which ones each Node architecture's kernel runs natively
+// (x86-64 kernels also run i386, arm64 kernels 32-bit arm).
+const MACHINES: Record<number, string> = { 3: 'i386', 21: 'ppc64', 22: 's390x', 40: 'arm', 62: 'x86-64', 183: 'aarch64', 243: 'riscv', 258: 'loongarch' };
+const NATIVE: Record<string, number[]> = { x64: [62, 3], arm64: [183, 40], ia32: [3], arm: [40], ppc64: [21], s390x: [22], riscv64: [243], loong64: [258] };
+
+export function machineName(machine: number): string {
+  return MACHINES[machine] ?? `machine ${machine}`;
+}
+
+/** Whether this machine's kernel runs an ELF for `machine` without help (unknown arch: assume yes). */
+export function runsNatively(machine: number, arch: string = process.arch): boolean {
+  const native = NATIVE[arch];
+  return native === undefined || native.includes(machine);
+}
+
+/** A binfmt_misc registration that recognises files by magic bytes (/proc/sys/fs/binfmt_misc/<name>). */
+export interface BinfmtEntry {
+  enabled: boolean;
+  offset: number;
+  magic: Buffer;
+  mask?: Buffer;
+}
+
+export function parseBinfmtEntry(text: string): BinfmtEntry | undefined {
+  const lines = text.split('\n');
+  const value = (key: string) => lines.find((l) => l.startsWith(key + ' '))?.slice(key.length + 1).trim();
+  const magic = value('magic');
+  if (magic === undefined) return undefined; // an extension-based entry never matches an ELF by content
+  const entry: BinfmtEntry = { enabled: lines[0]?.trim() === 'enabled', offset: Number(value('offset') ?? 0), magic: Buffer.from(magic, 'hex') };
+  const mask = value('mask');
+  if (mask !== undefined) entry.mask = Buffer.from(mask, 'hex');
+  return entry;
+}
+
+export function binfmtMatches(entry: BinfmtEntry, head: Buffer): boolean {
+  if (!entry.enabled || head.length < entry.offset + entry.magic.length) return false;
+  for (let i = 0; i < entry.magic.length; i++) {
+    const m = entry.mask ? (entry.mask[i] ?? 0xff) : 0xff;
+    if (((head[entry.offset + i] ?? 0) & m) !== ((entry.magic[i] ?? 0) & m)) return false;
+  }
+  return true;
 }

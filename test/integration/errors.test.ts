@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, NODE24, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from './harness.js';
 
 function expectRefusal(r: { status: number | null; stderr: string; stdout: string }, code: number, message: RegExp) {
   expect(r.status).toBe(code);
@@ -66,6 +66,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('refusals ($name)', (subject: Subject
     expectRefusal(r, code, message);
     expect(fs.existsSync(marker)).toBe(false);
     expect(fs.existsSync(path.join(dir, 'rel/ran'))).toBe(false);
+  });
+
+  it('an ELF for another CPU with binfmt_misc visible but no handler: 126 instead of Node aborting', () => {
+    const foreign = path.join(REPO, process.arch === 'arm64' ? 'dist/stepdown-linux-x64' : 'dist/stepdown-linux-arm64');
+    expect(fs.existsSync(foreign)).toBe(true); // built by npm run build:bin
+    const r = stepdown(subject, ['nobody', foreign, '--version'], {
+      wrapper: ['sh', '-c', 'mount -t binfmt_misc none /proc/sys/fs/binfmt_misc && exec "$@"', 'sh'],
+    });
+    expectRefusal(r, 126, /exec format error: built for (aarch64|x86-64), this machine runs (x86-64|aarch64), and no binfmt_misc handler runs it/);
   });
 
   it('root without CAP_SETUID: names the capability, runs nothing', () => {

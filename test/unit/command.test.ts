@@ -1,13 +1,27 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, resolveCommand } from '../../src/command.js';
+import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, resolveCommand } from '../../src/command.js';
 import { StepdownError } from '../../src/errors.js';
-import { type Format, detectFormat, elfInterpreter } from '../../src/executable.js';
+import { type Format, binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../src/executable.js';
 
-function fakeFs(files: Record<string, Probe>, formats: Record<string, Format | 'unreadable'> = {}): FileSystem {
+/** The first bytes of a 64-bit little-endian ELF executable for `machine` (62 x86-64, 183 aarch64). */
+function elfHead(machine: number): Buffer {
+  const h = Buffer.alloc(64);
+  h.writeUInt32BE(0x7f454c46, 0);
+  h[4] = 2;
+  h[5] = 1;
+  h[6] = 1;
+  h.writeUInt16LE(2, 0x10); // ET_EXEC
+  h.writeUInt16LE(machine, 0x12);
+  return h;
+}
+const elf = (interpreter: string | null, machine = process.arch === 'arm64' ? 183 : 62): Format => ({ kind: 'elf', interpreter, machine, head: elfHead(machine) });
+
+function fakeFs(files: Record<string, Probe>, formats: Record<string, Format | 'unreadable'> = {}, binfmt: Binfmt = 'unknown'): FileSystem {
   return {
     probe: (f) => files[f] ?? 'missing',
-    format: (f) => formats[f] ?? { kind: 'elf', interpreter: null },
+    format: (f) => formats[f] ?? elf(null),
+    binfmt: () => binfmt,
   };
 }
 
@@ -84,11 +98,11 @@ describe('checkExecutable', () => {
       '/s/bad': { kind: 'script', interpreter: '/usr/bin/python9' },
       '/s/noexec': { kind: 'script', interpreter: '/noexec/interp' },
       '/s/plain': { kind: 'unknown' },
-      '/e/static': { kind: 'elf', interpreter: null },
-      '/e/glibc': { kind: 'elf', interpreter: '/lib64/ld-linux-x86-64.so.2' },
-      '/e/musl': { kind: 'elf', interpreter: '/lib/ld-musl-x86_64.so.1' },
+      '/e/static': elf(null),
+      '/e/glibc': elf('/lib64/ld-linux-x86-64.so.2'),
+      '/e/musl': elf('/lib/ld-musl-x86_64.so.1'),
       '/e/execonly': 'unreadable',
-      '/bin/sh': { kind: 'elf', interpreter: '/lib64/ld-linux-x86-64.so.2' },
+      '/bin/sh': elf('/lib64/ld-linux-x86-64.so.2'),
       '/s/deep': { kind: 'script', interpreter: '/a' },
       '/a': { kind: 'script', interpreter: '/b' },
       '/b': { kind: 'script', interpreter: '/c' },
@@ -114,6 +128,50 @@ describe('checkExecutable', () => {
   });
 });
 
+describe('an ELF for another CPU (binfmt_misc)', () => {
+  // Debian's qemu-user-binfmt registration for aarch64, as /proc/sys/fs/binfmt_misc/qemu-aarch64 shows it
+  const QEMU_AARCH64 = `enabled
+interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P
+flags: POCF
+offset 0
+magic 7f454c460201010000000000000000000200b700
+mask ffffffffffffff00fffffffffffffffffeffffff
+`;
+  const foreign = process.arch === 'arm64' ? 62 : 183;
+  const formats = { '/foreign': elf('/lib/ld-linux-aarch64.so.1', foreign) };
+  const qemu = parseBinfmtEntry(QEMU_AARCH64)!;
+
+  it('parses a registration and matches it by masked magic', () => {
+    expect(qemu).toMatchObject({ enabled: true, offset: 0 });
+    expect(binfmtMatches(qemu, elfHead(183))).toBe(true);
+    expect(binfmtMatches(qemu, elfHead(62))).toBe(false);
+    expect(binfmtMatches({ ...qemu, enabled: false }, elfHead(183))).toBe(false);
+    expect(parseBinfmtEntry('enabled\ninterpreter /usr/bin/java\nflags: \nextension .jar\n')).toBeUndefined();
+  });
+
+  it('knows what runs natively', () => {
+    expect(runsNatively(62, 'x64')).toBe(true);
+    expect(runsNatively(3, 'x64')).toBe(true); // i386 on x86-64
+    expect(runsNatively(183, 'x64')).toBe(false);
+    expect(runsNatively(40, 'arm64')).toBe(true);
+  });
+
+  it('is not rejected when binfmt_misc is not visible (the kernel may still run it) or a handler matches', () => {
+    expect(() => checkExecutable('/foreign', fakeFs({}, formats, 'unknown'))).not.toThrow();
+    if (foreign === 183) expect(() => checkExecutable('/foreign', fakeFs({}, formats, { enabled: true, entries: [qemu] }))).not.toThrow();
+  });
+
+  it.each([
+    ['no handler', { enabled: true, entries: [] }],
+    ['binfmt_misc disabled', { enabled: false, entries: [qemu] }],
+    ['the handler disabled', { enabled: true, entries: [{ ...qemu, enabled: false }] }],
+  ] as [string, Binfmt][])('is refused with 126 when binfmt_misc is visible and cannot run it: %s', (_what, binfmt) => {
+    const [c, m] = code(() => checkExecutable('/foreign', fakeFs({}, formats, binfmt)));
+    expect(c).toBe(126);
+    expect(m).toMatch(/exec format error: built for (aarch64|x86-64), this machine runs (x86-64|aarch64), and no binfmt_misc handler runs it/);
+  });
+});
+
 describe('detectFormat on real files', () => {
   const reader = (file: string) => {
     const data = fs.readFileSync(file);
@@ -122,7 +180,7 @@ describe('detectFormat on real files', () => {
 
   it("finds the dynamic loader of this machine's /bin/true", () => {
     const f = detectFormat(reader('/bin/true'));
-    expect(f).toEqual({ kind: 'elf', interpreter: expect.stringMatching(/^\/lib.*ld-linux.*\.so\.\d$/) });
+    expect(f).toMatchObject({ kind: 'elf', interpreter: expect.stringMatching(/^\/lib.*ld-linux.*\.so\.\d$/), machine: process.arch === 'arm64' ? 183 : 62 });
   });
 
   it('parses #! lines with arguments and leading blanks', () => {

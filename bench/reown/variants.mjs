@@ -1,10 +1,12 @@
-// How many operations in flight, and how many libuv threads, re-own a 100k-file tree fastest?
-// Each configuration runs in its own process (UV_THREADPOOL_SIZE is read at the first threadpool
-// use), compared with a plain synchronous loop (lstatSync/lchownSync/readdirSync). With --overlay the tree is the lower layer of an
+// Which chown strategy re-owns a 100k-file tree fastest: synchronous (the walk in time slices),
+// pooled (lstat/readdir synchronous, chowns through libuv's threadpool, how many in flight and on
+// how many threads), or auto (what reownTrees picks)? Each configuration runs in its own process
+// (UV_THREADPOOL_SIZE is read at the first threadpool use), compared with a plain synchronous loop
+// (lstatSync/lchownSync/readdirSync, no time slices). With --overlay the tree is the lower layer of an
 // overlayfs (as image files are in a container: every chown copies the file up), mounted in a
 // private mount namespace. Prints a markdown table; this is what picked the engine's strategy.
 //   node bench/reown/variants.mjs [files=100000] [reps=3] [--overlay] [--cold] [--big-every=N]
-//   [--only=loop,64x4,64x4c2,...]   (N: every Nth file is 1 MiB; see `names` below)
+//   [--only=loop,sync,auto,64x4,...]   (N: every Nth file is 1 MiB; see `names` below)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,8 @@ if (process.argv[2] === '--child') {
   if (mode === 'loop') r = await syncWalk(root);
   else {
     const m = await import(bundle);
-    r = await m.reownTreesTuned({ roots: [root], from: { uid: OLD, gid: OLD }, to: { uid: NEW, gid: NEW } }, {}, Number(conc));
+    const tuning = mode === 'pool' ? { chowns: 'pool', inFlight: Number(conc) } : { chowns: mode };
+    r = await m.reownTreesTuned({ roots: [root], from: { uid: OLD, gid: OLD }, to: { uid: NEW, gid: NEW } }, {}, tuning);
   }
   console.log(JSON.stringify({ ms: performance.now() - t0, scanned: r.scanned, changed: r.changed, errors: r.errors?.length ?? 0 }));
   process.exit(0);
@@ -77,10 +80,10 @@ function runChild(mode, conc, pool) {
   }
   return JSON.parse(out.toString());
 }
-// A configuration is 'loop' (the yardstick) or IN_FLIGHTxTHREADS, e.g. 64x4.
-const names = only ?? ['loop', '16x2', '64x2', '4x4', '16x4', '64x4', '256x4', '64x8'];
+// A configuration is 'loop' (the yardstick), 'sync', 'auto', or pooled IN_FLIGHTxTHREADS, e.g. 64x4.
+const names = only ?? ['loop', 'sync', 'auto', '16x4', '64x2', '64x4', '256x4'];
 const chosen = names.map((n) => {
-  if (n === 'loop') return { n, mode: 'loop', conc: 0, pool: 4 };
+  if (n === 'loop' || n === 'sync' || n === 'auto') return { n, mode: n, conc: 0, pool: 4 };
   const m = /^(\d+)x(\d+)$/.exec(n);
   if (!m) throw new Error(`bad configuration ${n}`);
   return { n, mode: 'pool', conc: +m[1], pool: +m[2] };
@@ -98,7 +101,8 @@ console.log('| engine | in flight | UV_THREADPOOL_SIZE | median s | runs |\n|---
 chosen.forEach(({ mode, conc, pool }, k) => {
   const t = times[k];
   const med = [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
-  const cols = mode === 'pool' ? [conc, pool] : ['-', '-'];
-  console.log(`| ${mode === 'pool' ? 'reownTrees' : 'sync loop'} | ${cols.join(' | ')} | ${med.toFixed(3)} | ${t.map((x) => x.toFixed(2)).join(' ')} |`);
+  const cols = mode === 'pool' ? [conc, pool] : ['-', mode === 'loop' ? '-' : pool];
+  const engine = { loop: 'sync loop', sync: 'reownTrees sync', auto: 'reownTrees auto', pool: 'reownTrees pooled' }[mode];
+  console.log(`| ${engine} | ${cols.join(' | ')} | ${med.toFixed(3)} | ${t.map((x) => x.toFixed(2)).join(' ')} |`);
 });
 rmSync(base, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReownRequest, type ReownResult, reownTrees } from '../../src/reown.js';
+import { type ReownRequest, type ReownResult, reownTrees, reownTreesTuned } from '../../src/reown.js';
 
 const OLD_U = 45201, OLD_G = 45202, NEW_U = 45203, NEW_G = 45204, OTHER_U = 45205, OTHER_G = 45206;
 const REQ = { from: { uid: OLD_U, gid: OLD_G }, to: { uid: NEW_U, gid: NEW_G } };
@@ -278,6 +278,56 @@ describe('hostile trees', () => {
     expect(owner(root)).toEqual([NEW_U, NEW_G]);
   });
 
+  it('keeps every rule when chowns go through the threadpool (as on overlayfs)', async () => {
+    const base = freshDir();
+    const root = mkdir(`${base}/home`, OLD_U, OLD_G);
+    const suid = mkfile(`${root}/suid`, OLD_U, OLD_G, 0o4755) as string;
+    const sgid = mkfile(`${root}/sgid-uid-only`, OLD_U, OTHER_G, 0o2750) as string;
+    const gidOnly = mkfile(`${root}/gid-only`, OTHER_U, OLD_G) as string;
+    const neither = mkfile(`${root}/neither`, OTHER_U, OTHER_G) as string;
+    const sub = mkdir(`${root}/sub`, OLD_U, OLD_G);
+    const outside = mkfile(`${base}/outside`, OLD_U, OLD_G) as string;
+    fs.symlinkSync(outside, `${sub}/link`);
+    fs.lchownSync(`${sub}/link`, OLD_U, OLD_G);
+    const r = await reownTreesTuned({ roots: [root], ...REQ }, {}, { chowns: 'pool', inFlight: 2 });
+    expect(r.errors).toEqual([]);
+    expect([r.scanned, r.changed]).toEqual([7, 6]);
+    expect([owner(root), owner(sub), owner(`${sub}/link`), owner(suid)]).toEqual(Array(4).fill([NEW_U, NEW_G]));
+    expect([mode(suid), mode(sgid), owner(sgid)]).toEqual([0o4755, 0o2750, [NEW_U, OTHER_G]]);
+    expect([owner(gidOnly), owner(neither), owner(outside)]).toEqual([[OTHER_U, NEW_G], [OTHER_U, OTHER_G], [OLD_U, OLD_G]]);
+  });
+
+  it('re-owns a tree on overlayfs (every chown a copy-up), keeping set-id bits', () => {
+    const base = freshDir();
+    const lower = mkdir(`${base}/lower`, OLD_U, OLD_G);
+    const home = mkdir(`${lower}/home`, OLD_U, OLD_G);
+    mkfile(`${home}/suid`, OLD_U, OLD_G, 0o4755);
+    mkfile(`${home}/big`, OLD_U, OTHER_G);
+    fs.writeFileSync(`${home}/big`, Buffer.alloc(1 << 20));
+    mkfile(`${home}/other`, OTHER_U, OTHER_G);
+    const dir = mkdir(`${home}/dir`, OLD_U, OLD_G);
+    for (let i = 0; i < 200; i++) mkfile(`${dir}/f${i}`, OLD_U, OLD_G);
+    fs.symlinkSync('f0', `${dir}/link`);
+    fs.lchownSync(`${dir}/link`, OLD_U, OLD_G);
+    for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(`${base}/${d}`);
+    const m = `${base}/merged/home`;
+    const prelude = `mount -t overlay overlay -o lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/work ${base}/merged`;
+    const seen = [m, `${m}/suid`, `${m}/big`, `${m}/other`, `${m}/dir`, `${m}/dir/f199`, `${m}/dir/link`];
+    const { result, stats } = child(prelude, { roots: [m], ...REQ }, {}, seen);
+    expect(result.errors).toEqual([]);
+    expect([result.scanned, result.changed]).toEqual([206, 205]);
+    expect(seen.map((p) => stats[p])).toEqual([
+      [NEW_U, NEW_G, 0o755],
+      [NEW_U, NEW_G, 0o4755],
+      [NEW_U, OTHER_G, 0o644],
+      [OTHER_U, OTHER_G, 0o644],
+      [NEW_U, NEW_G, 0o755],
+      [NEW_U, NEW_G, 0o644],
+      [NEW_U, NEW_G, 0o777],
+    ]);
+    expect(owner(`${home}/suid`)).toEqual([OLD_U, OLD_G]); // the lower layer is untouched
+  });
+
   it('handles a mode 000 directory as root, and keeps its mode', async () => {
     const root = mkdir(path.join(freshDir(), 'home'), OLD_U, OLD_G);
     const locked = mkdir(`${root}/locked`, OLD_U, OLD_G);
@@ -331,7 +381,7 @@ describe('large trees', () => {
     expect([again.scanned, again.changed]).toEqual([bigEntries, 0]);
   }, 120_000);
 
-  it('stops within a second of an abort 100 ms into a 50k-file walk, with nothing left running', async () => {
+  it.each(['sync', 'pool'] as const)('stops within a second of an abort 100 ms into a 50k-file walk, with nothing left running (%s chowns)', async (chowns) => {
     const root = path.join(freshDir(), 'abort');
     const entries = bigTree(root, 50_000, OLD_U, OLD_G);
     const ac = new AbortController();
@@ -340,7 +390,7 @@ describe('large trees', () => {
       abortedAt = performance.now();
       ac.abort(new Error('SIGTERM'));
     }, 100);
-    const err = await reownTrees({ roots: [root], ...REQ }, { signal: ac.signal }).then(
+    const err = await reownTreesTuned({ roots: [root], ...REQ }, { signal: ac.signal }, { chowns }).then(
       () => undefined,
       (e: unknown) => e as Error & { code: string; partial: ReownResult },
     );

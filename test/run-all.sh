@@ -9,7 +9,7 @@ log() { printf '[run-all] %s\n' "$*" >&2; }
 
 # Debian packages: the references we compare against and the tools the tests drive
 pkgs=()
-for pair in gosu:gosu busybox:busybox-static script:bsdutils setpriv:util-linux unshare:util-linux; do
+for pair in gosu:gosu busybox:busybox-static script:bsdutils setpriv:util-linux unshare:util-linux docker-compose:docker-compose hyperfine:hyperfine; do
   command -v "${pair%%:*}" >/dev/null || pkgs+=("${pair#*:}")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then

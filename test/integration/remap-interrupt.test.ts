@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATH, IS_ROOT, type Subject, stepdown, subjects, tempDir } from './harness.js';
 
-const FILES = 60_000;
+const FILES = 150_000; // a walk of well over a second
 const OLD_PASSWD = (home: string) => `root:x:0:0:root:/root:/bin/bash\nops:x:10001:10001::${home}:/bin/sh\nbuddy:x:10002:10001::/:/bin/sh\n`;
 const OLD_GROUP = 'root:x:0:\nops:x:10001:\n';
 const NEW_PASSWD = (home: string) => OLD_PASSWD(home).replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:');
@@ -76,12 +76,26 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
     finishes();
   });
 
+  it('on a terminal, a walk longer than a second shows progress, then the one-line summary', () => {
+    reset();
+    const cmd = [...subject.argv, '--match', vol, 'ops', 'true'].join(' ');
+    const r = spawnSync('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && exec script -qec "$2" /dev/null', 'sh', etc, cmd], {
+      encoding: 'utf8',
+      env: { PATH: BASE_PATH, TERM: 'dumb' },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\rstepdown: re-owning files: \d+ scanned, \d+ changed/);
+    expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[Kstepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); re-owned ${FILES + FILES / 500 + 1} of ${FILES + FILES / 500 + 1} entries in ${home} \\((\\d+)\\.\\d s\\)\\r?\\n$`));
+    expect(files()).toEqual([NEW_PASSWD(home), NEW_GROUP]);
+  });
+
   it('SIGKILL at random moments, 12 times: the files are always old or new, and a re-run completes', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 12; i++) {
       reset();
       const run = start();
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 1500));
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 2500));
       run.child.kill('SIGKILL');
       await run.done;
       const [passwd, group] = files();

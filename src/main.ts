@@ -1,7 +1,6 @@
 // stepdown: plan (pure), then act (drop, verify, exec). Every failure becomes one line on
 // stderr and an exit code, and nothing is run.
 import * as fs from 'node:fs';
-import * as tty from 'node:tty';
 import { audit } from './audit.js';
 import { formatJson, formatTable } from './audit-format.js';
 import { readAuditInput } from './audit-read.js';
@@ -17,6 +16,7 @@ import { CAP_CHOWN, hasBit, maskOf, parseProcStatus, type ProcStatus } from './p
 import { parseUserSpec } from './user-spec.js';
 import { planRemap, specAfterRemap } from './remap.js';
 import { applyRemap } from './remap-apply.js';
+import { isTerminal } from './terminal.js';
 import { verifyDrop } from './verify.js';
 
 declare const STEPDOWN_VERSION: string;
@@ -98,7 +98,7 @@ function runAudit(json: boolean, strict: boolean): number {
   if (json) say(1, formatJson(report));
   else {
     const columns = Number(process.env.COLUMNS);
-    const colour = tty.isatty(1) && process.env.NO_COLOR === undefined;
+    const colour = isTerminal(1) && process.env.NO_COLOR === undefined;
     say(1, formatTable(report, { colour, width: Number.isInteger(columns) && columns > 0 ? columns : 120 }));
   }
   return strict && report.strictFailed ? 1 : 0;

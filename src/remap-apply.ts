@@ -4,7 +4,7 @@
 // same remap and finishes the walk. SIGTERM/SIGINT (a `docker stop` while stepdown is still
 // PID 1) abort the walk and end stepdown with 143/130; the command is not run.
 import * as fs from 'node:fs';
-import * as tty from 'node:tty';
+import { isTerminal } from './terminal.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { errnoCode, fail } from './errors.js';
 import { joinLines } from './etc-files.js';
@@ -52,7 +52,7 @@ export async function applyRemap(plan: RemapPlan, opts: ApplyOptions): Promise<A
 }
 
 async function walk(plan: RemapPlan, roots: string[], signal: AbortSignal): Promise<ReownResult & { roots: string[] }> {
-  const onTerminal = tty.isatty(2);
+  const onTerminal = isTerminal(2);
   const started = Date.now();
   let shown = false;
   try {

@@ -19,6 +19,7 @@ describe.runIf(E2E)('examples/compose', () => {
 
   beforeAll(() => {
     requireEngine();
+    if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0) throw new Error('docker-compose is missing: apt-get install docker-compose (test/run-all.sh does)');
     const tgz = npmPack();
     build('stepdown-example-node', path.join(REPO, 'docker/node.Dockerfile'), { [path.basename(tgz)]: tgz, 'server.js': path.join(REPO, 'examples/server/server.js') });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepdown-compose-'));

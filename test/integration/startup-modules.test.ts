@@ -1,0 +1,50 @@
+// Start-up cost: node:tty and node:child_process (with the net and stream modules behind them)
+// add ~10 ms to every start, and stepdown needs them only for a progress line or the audit
+// table. The bundle must not load them on the paths every container start takes.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, NODE24, REPO } from './harness.js';
+
+const HOOK = `
+const fs = require('node:fs');
+const report = () => fs.writeSync(2, '\\nMODULES ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(',') + '\\n');
+const execve = process.execve;
+process.execve = (...args) => { report(); return execve.apply(process, args); };
+process.on('exit', report);
+`;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepdown-hook-'));
+const hook = path.join(dir, 'hook.cjs');
+fs.writeFileSync(hook, HOOK);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function loaded(args: string[]): string[] {
+  const r = spawnSync(NODE24, ['-r', hook, path.join(REPO, 'dist/stepdown.cjs'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = /\nMODULES (.*)\n/.exec(r.stderr);
+  expect(line, r.stderr).not.toBeNull();
+  return line![1]!.split(',');
+}
+
+describe('modules loaded at start-up (dist/stepdown.cjs)', () => {
+  it('--version and --check load neither node:tty nor node:child_process', () => {
+    for (const args of [['--version'], ['--check', 'nobody']]) {
+      const mods = loaded(args);
+      expect(mods).toContain('fs'); // the hook saw the list
+      expect(mods).not.toContain('tty');
+      expect(mods).not.toContain('child_process');
+    }
+  });
+
+  it.runIf(IS_ROOT)('a drop and exec loads neither', () => {
+    const mods = loaded(['nobody', '--', '/bin/true']);
+    expect(mods).not.toContain('tty');
+    expect(mods).not.toContain('child_process');
+  });
+
+  it('--audit loads node:tty when it asks whether stdout is a terminal (the check above can fail)', () => {
+    expect(loaded(['--audit'])).toContain('tty');
+  });
+});

@@ -2,6 +2,8 @@
 // kernel's numbering (include/uapi/linux/capability.h, 6.x); a bit a newer kernel adds and this
 // table does not know yet is shown as cap_N, never dropped.
 
+import { hasBit } from './proc-status.js';
+
 export const CAP_NAMES: readonly string[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
@@ -20,7 +22,7 @@ export const RESTRICTED_ALLOWED = 'CAP_NET_BIND_SERVICE';
 export function capNames(mask: bigint): string[] {
   const names: string[] = [];
   for (let bit = 0; mask >> BigInt(bit) !== 0n; bit++) {
-    if ((mask >> BigInt(bit)) & 1n) names.push(CAP_NAMES[bit] ?? `cap_${bit}`);
+    if (hasBit(mask, bit)) names.push(CAP_NAMES[bit] ?? `cap_${bit}`);
   }
   return names;
 }

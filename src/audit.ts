@@ -5,6 +5,7 @@
 import { RESTRICTED_ALLOWED, capNames, describeCaps } from './audit-caps.js';
 import { type FileText, type Limit, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from './audit-cgroup.js';
 import { type Mount, PSEUDO_FS, isReadOnly, mountOf, parseMountinfo, visibleMounts } from './audit-mounts.js';
+import { namesById, splitLines } from './etc-files.js';
 import { groupsOf, idsOf, maskOf, parseProcStatus, type ProcStatus } from './proc-status.js';
 
 export type { FileText } from './audit-cgroup.js';
@@ -73,15 +74,6 @@ function errnoOf(input: AuditInput, path: string): string | undefined {
   return t === undefined ? 'ENOENT' : typeof t === 'string' ? undefined : t.errno;
 }
 
-function namesById(text: string | undefined): Map<number, string> {
-  const names = new Map<number, string>();
-  for (const line of (text ?? '').split('\n')) {
-    const [name, , id] = line.split(':');
-    if (name && id && /^\d+$/.test(id) && !names.has(Number(id))) names.set(Number(id), name);
-  }
-  return names;
-}
-
 function named(id: number, names: Map<number, string>): string {
   const n = names.get(id);
   return n === undefined ? String(id) : `${id} (${n})`;
@@ -119,8 +111,8 @@ function check(id: string, what: string, found: string, verdict: Verdict, fix: C
 }
 
 function identityChecks(st: ProcStatus, input: AuditInput): Check[] {
-  const users = namesById(fileText(input, '/etc/passwd'));
-  const groups = namesById(fileText(input, '/etc/group'));
+  const users = namesById(splitLines(fileText(input, '/etc/passwd') ?? ''));
+  const groups = namesById(splitLines(fileText(input, '/etc/group') ?? ''));
   const uids = idsOf(st, 'Uid');
   const gids = idsOf(st, 'Gid');
   const supp = groupsOf(st);

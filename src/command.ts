@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
-import { type BinfmtEntry, type Format, binfmtMatches, detectFormat, machineName, parseBinfmtEntry, runsNatively } from './executable.js';
+import { type BinfmtEntry, type Format, binfmtMatches, detectFormat, hostMachineName, machineName, parseBinfmtEntry, runsNatively } from './executable.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -87,7 +87,7 @@ export function resolveCommand(name: string, pathEnv: string | undefined, fsys: 
     return name;
   }
   const entries = (pathEnv ?? DEFAULT_PATH).split(':');
-  let denied: string | undefined;
+  let denied: { file: string; probe: Probe } | undefined;
   let relativeHit: string | undefined;
   for (const dir of entries) {
     const candidate = path.join(dir, name);
@@ -98,9 +98,9 @@ export function resolveCommand(name: string, pathEnv: string | undefined, fsys: 
     }
     if (probe === 'executable') return candidate;
     // like execvp: a file we may not run is remembered; a directory we may not search is skipped
-    if (probe !== 'missing' && probe !== 'unsearchable') denied ??= candidate;
+    if (probe !== 'missing' && probe !== 'unsearchable') denied ??= { file: candidate, probe };
   }
-  if (denied) checkCandidate(denied, fsys.probe(denied));
+  if (denied) checkCandidate(denied.file, denied.probe);
   if (relativeHit) {
     fail(`'${name}' was found only through ${relativeHit}, which stepdown never searches; give its absolute path`, EXIT_NOT_FOUND);
   }
@@ -160,7 +160,7 @@ export function checkExecutable(file: string, fsys: FileSystem, depth = 0): void
 function checkForeignElf(file: string, machine: number, head: Buffer, binfmt: Binfmt): void {
   if (binfmt === 'unknown') return;
   if (binfmt.enabled && binfmt.entries.some((e) => binfmtMatches(e, head))) return;
-  const host = machineName(process.arch === 'arm64' ? 183 : process.arch === 'x64' ? 62 : -1);
+  const host = hostMachineName();
   fail(
     `${file}: exec format error: built for ${machineName(machine)}, this machine runs ${host}, ` +
       `and no binfmt_misc handler runs it (install qemu-user-binfmt on the host, or use a ${host} build)`,

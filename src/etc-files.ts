@@ -84,6 +84,16 @@ export function parseGroup(file: EtcFile): { entries: GroupEntry[]; malformed: M
   return { entries, malformed };
 }
 
+/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group file. */
+export function namesById(file: EtcFile): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of file.lines) {
+    const [name, , id] = line.split(':');
+    if (name && id && /^[0-9]+$/.test(id) && !names.has(Number(id))) names.set(Number(id), name);
+  }
+  return names;
+}
+
 /** Replaces one ':'-separated field of one line; every other byte stays as it was. */
 export function setField(file: EtcFile, line: number, field: number, value: string): EtcFile {
   const raw = file.lines[line];

@@ -4,7 +4,7 @@
 // exec. stdio is never touched through process.std* (that would leave it O_NONBLOCK).
 import * as os from 'node:os';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
-import { type ProcStatus, maskOf } from './proc-status.js';
+import { type ProcStatus, hasBit, maskOf } from './proc-status.js';
 
 /** Pure: signal names whose disposition must be reset: Node's two plus any in SigIgn. */
 export function signalsToReset(status: ProcStatus | undefined): string[] {
@@ -12,7 +12,7 @@ export function signalsToReset(status: ProcStatus | undefined): string[] {
   const ignored = status ? maskOf(status, 'SigIgn') : undefined;
   if (ignored !== undefined) {
     for (const [name, num] of Object.entries(os.constants.signals)) {
-      if (num !== 9 && num !== 19 && ((ignored >> BigInt(num - 1)) & 1n) === 1n) names.add(name);
+      if (num !== 9 && num !== 19 && hasBit(ignored, num - 1)) names.add(name);
     }
   }
   return [...names];

@@ -65,6 +65,12 @@ export function machineName(machine: number): string {
   return MACHINES[machine] ?? `machine ${machine}`;
 }
 
+/** The CPU this Node runs on, as machineName() spells it. */
+export function hostMachineName(arch: string = process.arch): string {
+  const machine = NATIVE[arch]?.[0];
+  return machine === undefined ? arch : machineName(machine);
+}
+
 /** Whether this machine's kernel runs an ELF for `machine` without help (unknown arch: assume yes). */
 export function runsNatively(machine: number, arch: string = process.arch): boolean {
   const native = NATIVE[arch];

@@ -8,7 +8,7 @@ import { parseArgs } from './cli.js';
 import { resolveCommand, checkExecutable, realFileSystem } from './command.js';
 import { applyDrop, decideDrop } from './drop.js';
 import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
-import { splitLines } from './etc-files.js';
+import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
 import { lookup, originalEnviron, targetEnv } from './environ.js';
@@ -66,11 +66,7 @@ function ownerOf(file: string): { uid: number; gid: number } {
 }
 
 export function formatIdentity(id: Identity, db: EtcDb): string {
-  const groupNames = new Map<number, string>();
-  for (const line of db.group.lines) {
-    const [name, , gid] = line.split(':');
-    if (name && gid && /^[0-9]+$/.test(gid) && !groupNames.has(Number(gid))) groupNames.set(Number(gid), name);
-  }
+  const groupNames = namesById(db.group);
   const named = (n: number, name: string | undefined) => (name ? `${n}(${name})` : `${n}`);
   return (
     `uid=${named(id.uid, id.userName)} gid=${named(id.gid, groupNames.get(id.gid))} ` +

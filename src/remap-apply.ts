@@ -9,7 +9,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { errnoCode, fail } from './errors.js';
 import { joinLines } from './etc-files.js';
 import { type RemapPlan, changes } from './remap.js';
-import { type ReownResult, ReownAbortedError, parseMountInfo, reownTrees } from './reown.js';
+import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './reown.js';
 
 export interface ApplyOptions {
   chown: string[];
@@ -86,21 +86,13 @@ function interrupted(signal: unknown, when: string): never {
 function reownRoots(home: string, opts: ApplyOptions): string[] {
   const roots: string[] = [];
   if (home !== '' && home !== '/' && fs.existsSync(home)) {
-    if (mountPoints().has(fs.realpathSync(home))) {
+    if (readMountPoints().includes(fs.realpathSync(home))) {
       opts.notice(`${home} is a mount point; not re-owning it (name it with --chown to re-own a volume)`);
     } else {
       roots.push(home);
     }
   }
   return [...roots, ...opts.chown];
-}
-
-function mountPoints(): Set<string> {
-  try {
-    return new Set(parseMountInfo(fs.readFileSync('/proc/self/mountinfo')));
-  } catch {
-    return new Set();
-  }
 }
 
 function readOnly(file: string): boolean {

@@ -51,6 +51,7 @@ import * as fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import * as path from 'node:path';
 import { getSystemErrorMessage } from 'node:util';
+import { errnoCode } from './errors.js';
 
 export interface ReownRequest {
   roots: string[];
@@ -184,7 +185,7 @@ class Walk {
       const parent = fs.realpathSync.native(path.dirname(abs));
       return parent === '/' ? abs.slice(abs.lastIndexOf('/')) : `${parent}/${path.basename(abs)}`;
     } catch (err) {
-      const code = errnoOf(err);
+      const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') this.error(abs, err as NodeJS.ErrnoException);
       return undefined;
     }
@@ -239,7 +240,7 @@ class Walk {
         try {
           st = fs.lstatSync(p);
         } catch (err) {
-          if (!(isRoot && errnoOf(err) === 'ENOENT')) this.error(p, err as NodeJS.ErrnoException);
+          if (!(isRoot && errnoCode(err) === 'ENOENT')) this.error(p, err as NodeJS.ErrnoException);
         }
         if (st !== undefined) {
           if (isRoot) rootDev = st.dev;
@@ -405,12 +406,6 @@ function errorText(err: NodeJS.ErrnoException): string {
   return `${err.syscall ?? 'fs'}: ${what}${err.code ? ` (${err.code})` : ''}`;
 }
 
-function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
-}
-
 /**
  * How a path is keyed in the mount-point set: the string itself when the bytes are UTF-8,
  * otherwise NUL + the bytes as latin1 (a UTF-8 path never starts with NUL, so keys never collide).
@@ -458,7 +453,8 @@ function unescapeOctal(b: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-function readMountPoints(): string[] {
+/** The mount points this process sees, keyed as mountKey does; none without /proc. */
+export function readMountPoints(): string[] {
   try {
     return parseMountInfo(fs.readFileSync('/proc/self/mountinfo'));
   } catch {

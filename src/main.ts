@@ -117,13 +117,14 @@ async function main(argv: string[]): Promise<number | void> {
     say(1, formatIdentity(resolveIdentity(spec, db), db));
     return;
   }
+  let status = readStatus(); // the remap changes neither our ids nor our capabilities
   if (inv.match !== undefined) {
     const notice = (line: string) => inv.quiet || say(2, `stepdown: ${line}\n`);
     const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
     plan.notices.forEach(notice);
     // only root can rewrite /etc and re-own files; anyone else can only already be that user
     if (process.geteuid!() === 0) {
-      const capEff = maskOf(readStatus(), 'CapEff');
+      const capEff = maskOf(status, 'CapEff');
       await applyRemap(plan, { chown: inv.chown, notice, canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN) });
     }
     db = { passwd: plan.passwd ?? db.passwd, group: plan.group ?? db.group };
@@ -131,15 +132,15 @@ async function main(argv: string[]): Promise<number | void> {
   }
   const target = resolveIdentity(spec, db);
 
-  if (decideDrop(readStatus(), target) === 'drop') {
+  if (decideDrop(status, target) === 'drop') {
     applyDrop(target);
-    verifyDrop(readStatus, target);
+    status = verifyDrop(readStatus, target);
   }
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
   const file = resolveCommand(name, env.PATH, realFileSystem);
   checkExecutable(file, realFileSystem);
-  execTarget(file, [name, ...args], env, readStatus());
+  execTarget(file, [name, ...args], env, status);
 }
 
 main(process.argv.slice(2)).then(

@@ -36,14 +36,16 @@ function sortedUnique(ids: number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
-/** Effects: the status check plus proof that root cannot be regained. */
-export function verifyDrop(readStatus: () => ProcStatus, target: Identity): void {
-  const problems = verifyStatus(readStatus(), target);
+/** Effects: the status check plus proof that root cannot be regained. Returns the status checked. */
+export function verifyDrop(readStatus: () => ProcStatus, target: Identity): ProcStatus {
+  const status = readStatus();
+  const problems = verifyStatus(status, target);
   if (target.uid !== 0 && canRegain(() => process.setuid!(0))) problems.push('setuid(0) succeeded');
   if (target.uid !== 0 && target.gid !== 0 && canRegain(() => process.setgid!(0))) problems.push('setgid(0) succeeded');
   if (problems.length > 0) {
     fail(`refusing to run the command: after dropping privileges ${problems.join('; ')}`);
   }
+  return status;
 }
 
 function canRegain(attempt: () => void): boolean {

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { loadavg, release } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, buildSea, ensureDebianTool, x64Node } from '../build/sea.mjs';
+import { ROOT, buildSea, ensureDebianTool, onPath, x64Node } from '../build/sea.mjs';
 
 const WORK = join(ROOT, 'bench', 'work', 'startup');
 const DIST = join(ROOT, 'dist');
@@ -25,10 +25,6 @@ const rel = (p) => relative(ROOT, p) || '.';
 const quote = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
 const ms = (s) => (s * 1000).toFixed(1);
 const mb = (bytes) => (bytes / 1e6).toFixed(1);
-const which = (cmd) => {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, cmd))) return join(dir, cmd);
-  return null;
-};
 
 /** Peak RSS in bytes: min over `times` runs of /usr/bin/time -v. */
 function peakRss(argv, times = 3) {
@@ -70,8 +66,8 @@ export async function runStartupBench({ runs = 100, log = () => {} } = {}) {
   if (!existsSync('/usr/bin/time')) ensureDebianTool('time', 'time', log);
   ensureDebianTool('setpriv', 'util-linux', log);
   const node = x64Node();
-  const gosu = which('gosu');
-  const setpriv = which('setpriv');
+  const gosu = onPath('gosu');
+  const setpriv = onPath('setpriv');
 
   const load = loadavg()[0].toFixed(2); // before our own build adds to it
 

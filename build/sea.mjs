@@ -85,7 +85,8 @@ function cleanEnv() {
   return env;
 }
 
-function onPath(cmd) {
+/** The first `cmd` on PATH, or null. */
+export function onPath(cmd) {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, cmd))) return join(dir, cmd);
   }

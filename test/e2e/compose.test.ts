@@ -1,27 +1,23 @@
 // examples/compose/docker-compose.yml as a user runs it (Debian's docker-compose): a host
 // directory owned by someone else bind-mounted at /data, STEPDOWN_MATCH=/data, the example
 // server answering as the directory's owner, and `down` stopping it gracefully.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E, REPO, build, docker, npmPack, requireEngine } from './docker.js';
+import { E2E, REPO, bounded, buildNodeImage, docker, requireEngine } from './docker.js';
 
 const COMPOSE_FILE = path.join(REPO, 'examples/compose/docker-compose.yml');
 
 describe.runIf(E2E)('examples/compose', () => {
   let dir: string;
-  const compose = (args: string[], seconds = 120) => {
-    const r = spawnSync('timeout', [String(seconds), 'docker-compose', '-f', COMPOSE_FILE, '--project-directory', dir, '-p', `stepdowne2e${process.pid}`, ...args], { encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const compose = (args: string[], seconds = 120) =>
+    bounded('docker-compose', ['-f', COMPOSE_FILE, '--project-directory', dir, '-p', `stepdowne2e${process.pid}`, ...args], seconds);
 
   beforeAll(() => {
     requireEngine();
-    if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0) throw new Error('docker-compose is missing: apt-get install docker-compose (test/run-all.sh does)');
-    const tgz = npmPack();
-    build('stepdown-example-node', path.join(REPO, 'docker/node.Dockerfile'), { [path.basename(tgz)]: tgz, 'server.js': path.join(REPO, 'examples/server/server.js') });
+    if (bounded('docker-compose', ['version'], 20).status !== 0) throw new Error('docker-compose is missing: apt-get install docker-compose (test/run-all.sh does)');
+    buildNodeImage('stepdown-example-node');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepdown-compose-'));
     fs.mkdirSync(path.join(dir, 'data'));
     fs.chownSync(path.join(dir, 'data'), 4321, 4321); // "the developer's" host uid

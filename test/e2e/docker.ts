@@ -18,10 +18,15 @@ export interface Result {
   stderr: string;
 }
 
-export function docker(args: string[], seconds = 60): Result {
-  const r = spawnSync('timeout', ['--kill-after=5', String(seconds), 'docker', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status === 124 || r.status === 137) throw new Error(`docker ${args.join(' ')}: timed out after ${seconds} s`);
+/** command args under `timeout`: throws when the time runs out. */
+export function bounded(command: string, args: string[], seconds: number): Result {
+  const r = spawnSync('timeout', ['--kill-after=5', String(seconds), command, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status === 124 || r.status === 137) throw new Error(`${command} ${args.join(' ')}: timed out after ${seconds} s`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function docker(args: string[], seconds = 60): Result {
+  return bounded('docker', args, seconds);
 }
 
 /** docker that must succeed; returns stdout. */
@@ -65,16 +70,24 @@ export function npmPack(): string {
 export const SEA = path.join(REPO, 'dist/stepdown-linux-x64');
 export const SUMS = path.join(REPO, 'dist/SHA256SUMS');
 
+/** docker/node.Dockerfile: the npm package as `npm pack` makes it, and the example server. */
+export function buildNodeImage(tag: string): void {
+  const tgz = npmPack();
+  try {
+    build(tag, path.join(REPO, 'docker/node.Dockerfile'), {
+      [path.basename(tgz)]: tgz,
+      'server.js': path.join(REPO, 'examples/server/server.js'),
+    });
+  } finally {
+    fs.rmSync(path.dirname(tgz), { recursive: true, force: true });
+  }
+}
+
 /** Images built from the shipped Dockerfiles, once per test run (the builder caches layers). */
 export function buildShippedImages(): void {
   const sea = { 'stepdown-linux-x64': SEA, SHA256SUMS: SUMS };
   build('stepdown-e2e/debian', path.join(REPO, 'docker/debian.Dockerfile'), sea);
   build('stepdown-e2e/distroless', path.join(REPO, 'docker/distroless.Dockerfile'), sea);
   build('stepdown-e2e/scratch', path.join(REPO, 'docker/scratch.Dockerfile'), sea);
-  const tgz = npmPack();
-  build('stepdown-e2e/node', path.join(REPO, 'docker/node.Dockerfile'), {
-    [path.basename(tgz)]: tgz,
-    'server.js': path.join(REPO, 'examples/server/server.js'),
-  });
-  fs.rmSync(path.dirname(tgz), { recursive: true, force: true });
+  buildNodeImage('stepdown-e2e/node');
 }

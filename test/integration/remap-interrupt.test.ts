@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, type Subject, runWithEtc, stepdown, subjects, tempDir } from './harness.js';
 
 const FILES = 150_000; // a walk of well over a second
 const OLD_PASSWD = (home: string) => `root:x:0:0:root:/root:/bin/bash\nops:x:10001:10001::${home}:/bin/sh\nbuddy:x:10002:10001::/:/bin/sh\n`;
@@ -79,11 +79,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
   it('on a terminal, a walk longer than a second shows progress, then the one-line summary', () => {
     reset();
     const cmd = [...subject.argv, '--match', vol, 'ops', 'true'].join(' ');
-    const r = spawnSync('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && exec script -qec "$2" /dev/null', 'sh', etc, cmd], {
-      encoding: 'utf8',
-      env: { PATH: BASE_PATH, TERM: 'dumb' },
-      timeout: 60_000,
-    });
+    const r = runWithEtc(['script', '-qec', cmd, '/dev/null'], { etcDir: etc, env: { TERM: 'dumb' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\rstepdown: re-owning files: \d+ scanned, \d+ changed/);
     expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[Kstepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); re-owned ${FILES + FILES / 500 + 1} of ${FILES + FILES / 500 + 1} entries in ${home} \\((\\d+)\\.\\d s\\)\\r?\\n$`));

@@ -11,7 +11,7 @@ import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
 import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
-import { lookup, originalEnviron, targetEnv } from './environ.js';
+import { lookup, readOriginal, refuseAlteredArguments, refuseAlteredEnviron, targetEnv } from './environ.js';
 import { CAP_CHOWN, hasBit, maskOf, parseProcStatus, type ProcStatus } from './proc-status.js';
 import { parseUserSpec } from './user-spec.js';
 import { planRemap, specAfterRemap } from './remap.js';
@@ -102,8 +102,14 @@ function runAudit(json: boolean, strict: boolean): number {
 
 async function main(argv: string[]): Promise<number | void> {
   const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
-  const environ = originalEnviron(process.env);
+  if (typeof process.execve !== 'function') fail(`${process.execPath} is Node ${process.version}, too old for stepdown (it needs process.execve, Node >= 22.15); use Node 24, or the single executable`);
+  const original = readOriginal(process.env);
+  const environ = original.environ;
   const inv = parseArgs(argv, lookup(environ, 'STEPDOWN_MATCH'), version);
+  if (inv.kind === 'run') {
+    refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
+    refuseAlteredEnviron(original);
+  }
   // --audit runs nothing and reports a setuid executable as a failed check instead
   if (inv.kind === 'audit') return runAudit(inv.json, inv.strict);
   refuseSetuidInstall();

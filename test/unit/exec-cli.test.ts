@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
-import { decodeEnviron, lookup, originalEnviron, targetEnv } from '../../src/environ.js';
 import { signalsToReset } from '../../src/exec.js';
 import { parseProcStatus } from '../../src/proc-status.js';
-
-describe('environment', () => {
-  const block = (...entries: string[]) => Buffer.from(entries.map((e) => e + '\0').join(''));
-
-  it('decodes the handed-over environ block exactly: order, odd names, empty values, = in values', () => {
-    const env = { STEPDOWN_ENVIRON: block('B=2', 'A.B=dots', 'EMPTY=', 'X=a=b', 'NODE_OPTIONS=--require /otel.js').toString('hex'), PWD: '/added/by/sh' };
-    expect(originalEnviron(env)).toEqual([['B', '2'], ['A.B', 'dots'], ['EMPTY', ''], ['X', 'a=b'], ['NODE_OPTIONS', '--require /otel.js']]);
-  });
-
-  it('keeps the first of a duplicated key (what getenv returns) and skips entries without a name', () => {
-    expect(decodeEnviron(block('K=1', 'K=2', '=x', 'noequals'))).toEqual([['K', '1']]);
-  });
-
-  it('uses process.env as it is when nothing was handed over (the single executable)', () => {
-    expect(originalEnviron({ NODE_OPTIONS: '--max-old-space-size=1' })).toEqual([['NODE_OPTIONS', '--max-old-space-size=1']]);
-  });
-
-  it('sets HOME in place, appends it when absent, and drops the hand-over variable', () => {
-    expect(targetEnv([['HOME', '/root'], ['PATH', '/bin'], ['STEPDOWN_ENVIRON', 'ab']], '/home/ops')).toEqual({ HOME: '/home/ops', PATH: '/bin' });
-    expect(Object.keys(targetEnv([['PATH', '/bin']], '/'))).toEqual(['PATH', 'HOME']);
-    expect(lookup([['A', '1']], 'A')).toBe('1');
-  });
-});
 
 describe('signalsToReset', () => {
   it("always resets Node's SIGPIPE and SIGXFSZ, plus anything SigIgn lists", () => {

@@ -41,6 +41,9 @@ export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'stepdown-sea');
 export const SEA_CONFIG = Object.freeze({
   disableExperimentalSEAWarning: true,
   execArgvExtension: 'none', // else NODE_OPTIONS would apply to the root launcher
+  // else OPENSSL_CONF would be loaded before the first line, as root, and can name a shared
+  // library to load (an engine or provider); a file that does not exist is fine for Node
+  execArgv: ['--openssl-config=/dev/null'],
   useSnapshot: false, // arch-specific, slower start-up
   useCodeCache: false, // arch-specific, no gain for a small bundle
 });

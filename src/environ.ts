@@ -25,7 +25,7 @@ export const SHELL_SETS: ReadonlySet<string> = new Set(['PWD', 'OLDPWD', 'SHLVL'
 
 /** Names bin/stepdown's shell unsets before it starts Node (its own variables and Node's). */
 export const SHELL_UNSETS: ReadonlySet<string> = new Set([
-  '_sd_s', '_sd_t', '_sd_n', '_sd_d', '_sd_e', '_sd_c', '_sd_m', '_sd_rest', '_sd_cur', '_sd_links', '_sd_file',
+  'IFS', '_sd_s', '_sd_t', '_sd_n', '_sd_d', '_sd_e', '_sd_c', '_sd_m', '_sd_rest', '_sd_cur', '_sd_links', '_sd_file',
   'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_COMPILE_CACHE_PORTABLE', 'NODE_DISABLE_COMPILE_CACHE',
   'NODE_V8_COVERAGE', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_UNIQUE_ID',
   'NODE_CLUSTER_SCHED_POLICY', 'NODE_DEBUG', 'NODE_DEBUG_NATIVE', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA',
@@ -91,14 +91,15 @@ export function decodeEnviron(block: Buffer): Original {
 /**
  * Pure: the first name on which the environment Node received (the hand-over removed) disagrees
  * with the handed-over one, beyond what the shell is known to change: it may add or change
- * SHELL_SETS, add PATH when there was none (busybox), unset SHELL_UNSETS, and drop names that
- * are not shell identifiers (dash). Anything else means the hand-over did not come from this
+ * SHELL_SETS, add PATH when there was none (busybox), unset SHELL_UNSETS, drop names that
+ * are not shell identifiers (dash), and rewrite the text of the functions bash imported
+ * (BASH_FUNC_<name>%%), which are not identifiers either. Anything else means the hand-over did not come from this
  * process's own shell.
  */
 export function handoverMismatch(original: Environ, received: NodeJS.ProcessEnv): string | undefined {
   const values = new Map<string, string>(original);
   for (const [key, value] of Object.entries(received)) {
-    if (SHELL_SETS.has(key) || (key === 'PATH' && !values.has('PATH'))) continue;
+    if (SHELL_SETS.has(key) || (key === 'PATH' && !values.has('PATH')) || /^BASH_FUNC_.*%%$/.test(key)) continue;
     const was = values.get(key);
     if (was !== value && !(was?.includes('\uFFFD') && value?.includes('\uFFFD'))) return key; // not UTF-8: refused later
   }

@@ -134,6 +134,25 @@ describe.skipIf(!IS_ROOT).each(subjects())('entry point under attack ($name)', (
     });
   });
 
+  it.runIf(npm)('refuses to run a copy of stepdown the app could rewrite', () => {
+    const pkg = path.join(appHome, 'pkg');
+    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(pkg, 'dist'));
+    fs.copyFileSync(path.join(REPO, 'bin/stepdown'), path.join(pkg, 'bin/stepdown'));
+    fs.copyFileSync(path.join(REPO, 'dist/stepdown.cjs'), path.join(pkg, 'dist/stepdown.cjs'));
+    fs.chmodSync(path.join(pkg, 'bin/stepdown'), 0o755);
+    const run = () => stepdown({ ...subject, argv: [path.join(pkg, 'bin/stepdown')] }, ['nobody', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`]);
+    try {
+      fs.chownSync(path.join(pkg, 'dist'), 65534, 65534); // the bundle's directory is the app's
+      expectRefusal(run(), new RegExp(`^stepdown: will not run ${pkg}/bin/../dist/stepdown.cjs as root: ${pkg}/dist is not owned by root .*\\(install stepdown as root\\)\n$`));
+      fs.chownSync(pkg, 65534, 65534); // the whole package is
+      expectRefusal(run(), new RegExp(`^stepdown: will not run ${pkg}/bin/stepdown as root: ${pkg} is not owned by root`));
+      nothingRan();
+    } finally {
+      fs.rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+
   it.runIf(npm)('fails closed: no od, or od failing, is 125 and nothing runs', () => {
     const broken = path.join(dir, 'od-broken');
     fs.writeFileSync(broken, '#!/bin/sh\nexit 3\n', { mode: 0o755 });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
 import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from './harness.js';
 
 const SHELLS: Record<string, string> = {
@@ -165,7 +166,18 @@ describe.skipIf(!IS_ROOT).each(subjects())('entry point under attack ($name)', (
   });
 
   it.runIf(npm)('an old Node first on PATH: 125 naming it, before anything is done', () => {
-    const r = stepdown(subject, ['nobody', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`], { env: { PATH: '/usr/bin:/bin' } });
+    // a remap would rewrite /etc/passwd: it must not happen either
+    const etc = path.join(dir, 'etc');
+    const vol = path.join(dir, 'vol');
+    fs.mkdirSync(etc);
+    fs.mkdirSync(vol);
+    fs.chownSync(vol, 4321, 4321);
+    fs.writeFileSync(path.join(etc, 'passwd'), LAB_PASSWD);
+    fs.writeFileSync(path.join(etc, 'group'), LAB_GROUP);
+    const r = stepdown(subject, ['--match', vol, 'ops', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`], {
+      env: { PATH: '/usr/bin:/bin' }, etcDir: etc, setup: `mount --bind ${vol} /home && mount --bind ${vol} /root`, // nothing real to walk
+    });
+    expect(fs.readFileSync(path.join(etc, 'passwd'), 'utf8')).toBe(LAB_PASSWD);
     expectRefusal(r, /^stepdown: \/usr\/bin\/node is Node v(18|20)\.[0-9.]+, too old for stepdown \(it needs process\.execve, Node >= 22\.15\); put Node 24 first on PATH/);
     nothingRan();
   });

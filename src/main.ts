@@ -5,9 +5,10 @@ import { audit } from './audit.js';
 import { formatJson, formatTable } from './audit-format.js';
 import { readAuditInput } from './audit-read.js';
 import { parseArgs } from './cli.js';
-import { resolveCommand, checkExecutable, realFileSystem } from './command.js';
-import { applyDrop, decideDrop } from './drop.js';
-import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
+import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
+import { type Chain, type FileSystem, checkExecutable, confirmExecutable, realFileSystem, resolveCommand } from './command.js';
+import { decideDrop, dropAround } from './drop.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
 import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
@@ -119,7 +120,7 @@ async function main(argv: string[]): Promise<number | void> {
   }
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
   if (inv.match !== undefined) {
-    const notice = (line: string) => inv.quiet || say(2, `stepdown: ${line}\n`);
+    const notice = (line: string) => inv.quiet || tell(line);
     const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
     plan.notices.forEach(notice);
     // only root can rewrite /etc and re-own files; anyone else can only already be that user
@@ -132,25 +133,46 @@ async function main(argv: string[]): Promise<number | void> {
   }
   const target = resolveIdentity(spec, db);
 
-  if (decideDrop(status, target) === 'drop') {
-    applyDrop(target);
-    status = verifyDrop(readStatus, target);
-  }
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
-  const file = resolveCommand(name, env.PATH, realFileSystem);
-  checkExecutable(file, realFileSystem);
-  execTarget(file, [name, ...args], env, status);
+  const argvOut = [name, ...args];
+  const find = (fsys: FileSystem) => {
+    const file = resolveCommand(name, env.PATH, fsys);
+    return { file, chain: checkExecutable(file, fsys) };
+  };
+  let found: { file: string; chain: Chain };
+  if (decideDrop(status, target) === 'drop') {
+    // the command is found and checked with the target's rights, before the drop is final
+    found = dropAround(target, (asRoot) => find(realFileSystem({ as: target, asRoot })));
+    status = verifyDrop(readStatus, target);
+  } else {
+    found = find(realFileSystem());
+  }
+  confirmExecutable(found.chain);
+  const stack = readStackLimit();
+  const tooBig = argSpaceProblem(found.file, argvOut, env, found.chain.scripts, stack === undefined ? undefined : argSpace(stack));
+  if (tooBig !== undefined) fail(`${found.file}: ${tooBig}`, EXIT_CANNOT_EXECUTE);
+  execTarget(found.file, argvOut, env, status);
+}
+
+/** stepdown's own messages on stderr are best-effort: a closed or broken stderr (EPIPE, EBADF)
+ * never changes what runs or the exit status. Control characters are escaped: one line each. */
+function tell(line: string): void {
+  try {
+    say(2, `stepdown: ${printable(line)}\n`);
+  } catch {
+    // nobody is listening
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code ?? 0),
   (err: unknown) => {
     if (err instanceof StepdownError) {
-      say(2, `stepdown: ${err.message}\n`);
+      tell(err.message);
       process.exit(err.exitCode);
     }
-    say(2, `stepdown: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    tell(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(EXIT_FAILURE);
   },
 );

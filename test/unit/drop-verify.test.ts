@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideDrop } from '../../src/drop.js';
+import { NGROUPS_MAX, checkGroupCount, decideDrop } from '../../src/drop.js';
 import type { Identity } from '../../src/identity.js';
 import { parseProcStatus } from '../../src/proc-status.js';
 import { verifyStatus } from '../../src/verify.js';
@@ -52,6 +52,8 @@ describe('verifyStatus', () => {
     ['an effective capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '80', '0'), /CapEff is 80/],
     ['a permitted capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '0', '1'), /CapPrm is 1/],
     ['a wrong gid', status('1500\t1500\t1500\t1500', '1500\t0\t1500\t1500', '1500 2000', '0'), /gids are/],
+    ['a filesystem uid of 0', status('1500\t1500\t1500\t0', '1500\t1500\t1500\t1500', '1500 2000', '0'), /uids are \[1500 1500 1500 0\], expected 1500/],
+    ['a filesystem gid of 0', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t0', '1500 2000', '0'), /gids are \[1500 1500 1500 0\], expected 1500/],
   ])('rejects %s', (_what, st, message) => {
     expect(verifyStatus(st, ops).join('; ')).toMatch(message);
   });
@@ -63,8 +65,26 @@ describe('verifyStatus', () => {
     expect(verifyStatus(noCaps, ops)).toEqual(['CapEff is not readable']);
   });
 
+  it('compares the filesystem ids when the kernel shows them, and does not need them', () => {
+    const threeFields = parseProcStatus('Uid:\t1500\t1500\t1500\nGid:\t1500\t1500\t1500\nGroups:\t1500 2000\nCapEff:\t0\n');
+    expect(verifyStatus(threeFields, ops)).toEqual([]);
+  });
+
   it('a root target keeps its capabilities', () => {
     const root: Identity = { uid: 0, gid: 0, groups: [0], home: '/root' };
     expect(verifyStatus(status('0\t0\t0\t0', '0\t0\t0\t0', '0'), root)).toEqual([]);
+  });
+});
+
+describe('more groups than the kernel allows', () => {
+  const many = (n: number): Identity => ({ uid: 1500, gid: 1500, groups: Array.from({ length: n }, (_, i) => 1500 + i), home: '/' });
+
+  it('is refused when the drop is decided, before any change, with the count, the limit and the fix', () => {
+    expect(NGROUPS_MAX).toBe(65536);
+    expect(() => decideDrop(status('0\t0\t0\t0', '0\t0\t0\t0', '0'), { ...many(65537), userName: 'ops' })).toThrow(
+      /user 'ops' is in 65537 groups, more than the 65536 supplementary groups Linux allows \(NGROUPS_MAX\); remove the user from groups in \/etc\/group, or name one group \(ops:group\)/,
+    );
+    expect(() => checkGroupCount(many(65536), 'ops')).not.toThrow();
+    expect(() => checkGroupCount(many(3), undefined, 2)).toThrow(/uid 1500 is in 3 groups/);
   });
 });

@@ -83,6 +83,14 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     expect(fs.existsSync(marker)).toBe(false);
   });
 
+  it('a program on a noexec mount: 126, nothing runs', () => {
+    const nx = file('nx');
+    fs.mkdirSync(nx, { recursive: true });
+    const r = stepdown(subject, ['nobody', `${nx}/touch`, marker], { setup: `mount -t tmpfs -o noexec,mode=755 none ${nx} && cp /usr/bin/touch ${nx}/touch` });
+    expectRefusal(r, 126, /nx\/touch: permission denied: uid 65534 may not execute it/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('five nested #! levels run, as the target', () => {
     const r = stepdown(subject, ['nobody', file('s5')]);
     expect([r.status, r.stderr]).toEqual([0, '']);

@@ -230,7 +230,7 @@ function checkLoader(what: string, format: Extract<Format, { kind: 'elf' }>, fsy
   }
   if (probe !== 'executable') fail(`${what}: its ${label} ${interp} cannot be executed (${probe})`, EXIT_CANNOT_EXECUTE);
   chain.files.push(interp);
-  const problem = fsys.read(interp, (read) => loaderProblem(read, format.elfClass, format.machine));
+  const problem = fsys.read(interp, (read) => loaderProblem(read, format.elfClass, format.machine, format.le));
   if (problem !== 'unreadable' && problem !== undefined) fail(`${what}: its ${label} ${interp} ${problem}`, EXIT_CANNOT_EXECUTE);
 }
 

@@ -2,12 +2,13 @@
 // handlers do (binfmt_script, binfmt_elf, binfmt_misc). Node 24 aborts the whole process when
 // execve fails, so everything the kernel would refuse must be caught here. Pure parsing over a
 // read callback; the filesystem lives in command.ts.
+import * as os from 'node:os';
 
 export type Format =
   /** binfmt_script accepts it: `#!interpreter [arg]` */
   | { kind: 'script'; interpreter: string; arg: string | null }
   /** binfmt_elf accepts the header of a program for this machine; interpreter is PT_INTERP */
-  | { kind: 'elf'; interpreter: string | null; machine: number; elfClass: number; head: Buffer }
+  | { kind: 'elf'; interpreter: string | null; machine: number; elfClass: number; le: boolean; head: Buffer }
   /** an ELF for another CPU: only binfmt_misc (qemu-user) can run it */
   | { kind: 'foreign-elf'; machine: number; head: Buffer }
   /** the kernel's own handlers refuse it (ENOEXEC); reason says why, for the message */
@@ -92,9 +93,15 @@ interface ElfHeader {
   phnum: number;
 }
 
-function elfHeader(h: Buffer): ElfHeader | undefined {
-  const elfClass = h[4] ?? 0;
-  const le = h[5] !== 2;
+/**
+ * The header as binfmt_elf reads it. The kernel picks the handler by e_machine alone and reads
+ * the header in that handler's layout and the host's byte order: e_ident's class and byte-order
+ * bytes are not checked (an x86-64 ELF marked 32-bit runs). `layout` gives that class and byte
+ * order; without it (an unknown host) the file's own are used.
+ */
+function elfHeader(h: Buffer, layout?: { elfClass: number; le: boolean }): ElfHeader | undefined {
+  const elfClass = layout?.elfClass ?? h[4] ?? 0;
+  const le = layout?.le ?? h[5] !== 2;
   if ((elfClass !== 1 && elfClass !== 2) || h.length < (elfClass === 2 ? 64 : 52)) return undefined;
   const u16 = (o: number) => (le ? h.readUInt16LE(o) : h.readUInt16BE(o));
   const u32 = (o: number) => (le ? h.readUInt32LE(o) : h.readUInt32BE(o));
@@ -108,6 +115,16 @@ function elfHeader(h: Buffer): ElfHeader | undefined {
     phentsize: u16(is64 ? 0x36 : 0x2a),
     phnum: u16(is64 ? 0x38 : 0x2c),
   };
+}
+
+/** Pure: the class and byte order the kernel of `arch` reads an ELF for `machine` in, if it runs it. */
+function nativeLayout(h: Buffer, arch: string): { elfClass: number; le: boolean } | 'foreign' | undefined {
+  const native = NATIVE[arch];
+  if (native === undefined) return undefined;
+  const le = arch !== 's390x' && (arch !== process.arch || os.endianness() === 'LE');
+  const machine = le ? h.readUInt16LE(0x12) : h.readUInt16BE(0x12);
+  const hit = native.find(([m]) => m === machine);
+  return hit ? { elfClass: hit[1], le } : 'foreign';
 }
 
 function elfTypeProblem(type: number): string | undefined {
@@ -131,12 +148,14 @@ function programHeaders(read: ReadAt, e: ElfHeader): Buffer | string {
 /** Pure: binfmt_elf's decision on an ELF header for this machine, up to opening the interpreter. */
 function parseElf(read: ReadAt, head: Buffer, arch: string): Format {
   const h = read(0, 64);
-  const e = elfHeader(h);
-  if (!e) return { kind: 'unknown', reason: 'a truncated or damaged ELF header', head };
-  if (!runsNatively(e.machine, arch)) return { kind: 'foreign-elf', machine: e.machine, head };
-  if (!runsNatively(e.machine, arch, e.elfClass)) {
-    return { kind: 'unknown', reason: `a ${e.elfClass === 2 ? 64 : 32}-bit ELF for ${machineName(e.machine)}, which this kernel does not run`, head };
+  if (h.length < 52) return { kind: 'unknown', reason: 'a truncated ELF file: it ends inside its header', head };
+  const layout = nativeLayout(h, arch);
+  if (layout === 'foreign') {
+    const machine = h.length >= 0x14 ? (h[5] === 2 ? h.readUInt16BE(0x12) : h.readUInt16LE(0x12)) : 0;
+    return { kind: 'foreign-elf', machine, head };
   }
+  const e = elfHeader(h, layout);
+  if (!e) return { kind: 'unknown', reason: 'a truncated or damaged ELF header', head };
   const typeProblem = elfTypeProblem(e.type);
   if (typeProblem) return { kind: 'unknown', reason: typeProblem, head };
   const table = programHeaders(read, e);
@@ -154,9 +173,9 @@ function parseElf(read: ReadAt, head: Buffer, arch: string): Format {
     if (raw.length < size) return { kind: 'unknown', reason: 'a truncated ELF file: it ends before its interpreter path does', head };
     if (raw[size - 1] !== 0) return { kind: 'unknown', reason: 'a damaged ELF file (its interpreter path is not NUL-terminated)', head };
     const nul = raw.indexOf(0);
-    return { kind: 'elf', interpreter: raw.subarray(0, nul).toString('latin1'), machine: e.machine, elfClass: e.elfClass, head };
+    return { kind: 'elf', interpreter: raw.subarray(0, nul).toString('latin1'), machine: e.machine, elfClass: e.elfClass, le: e.le, head };
   }
-  return { kind: 'elf', interpreter: null, machine: e.machine, elfClass: e.elfClass, head };
+  return { kind: 'elf', interpreter: null, machine: e.machine, elfClass: e.elfClass, le: e.le, head };
 }
 
 /**
@@ -165,14 +184,12 @@ function parseElf(read: ReadAt, head: Buffer, arch: string): Format {
  * before the point of no return, its type and program headers after it (where a failure kills
  * the new process instead of failing execve): both are refused here.
  */
-export function loaderProblem(read: ReadAt, elfClass: number, machine: number): string | undefined {
+export function loaderProblem(read: ReadAt, elfClass: number, machine: number, le = true): string | undefined {
   const h = read(0, 64);
   if (h.length < 4 || h.readUInt32BE(0) !== 0x7f454c46) return 'is not an ELF file';
-  const e = elfHeader(h);
+  const e = elfHeader(h, { elfClass, le });
   if (!e) return 'has a truncated or damaged ELF header';
-  if (e.machine !== machine || e.elfClass !== elfClass) {
-    return `is a ${e.elfClass === 2 ? 64 : 32}-bit ${machineName(e.machine)} ELF, the program is ${elfClass === 2 ? 64 : 32}-bit ${machineName(machine)}`;
-  }
+  if (e.machine !== machine) return `is an ELF for ${machineName(e.machine)}, the program is for ${machineName(machine)}`;
   const typeProblem = elfTypeProblem(e.type);
   if (typeProblem) return `is ${typeProblem}`;
   const table = programHeaders(read, e);
@@ -210,9 +227,9 @@ export function hostMachineName(arch: string = process.arch): string {
 }
 
 /** Whether this machine's kernel runs an ELF for `machine` without help (unknown arch: assume yes). */
-export function runsNatively(machine: number, arch: string = process.arch, elfClass?: number): boolean {
+export function runsNatively(machine: number, arch: string = process.arch): boolean {
   const native = NATIVE[arch];
-  return native === undefined || native.some(([m, c]) => m === machine && (elfClass === undefined || c === elfClass));
+  return native === undefined || native.some(([m]) => m === machine);
 }
 
 /** A binfmt_misc registration (/proc/sys/fs/binfmt_misc/<name>): by magic bytes or by extension. */

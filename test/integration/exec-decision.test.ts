@@ -103,6 +103,13 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     expect(stepdown(subject, ['nobody', file('true-xo')])).toMatchObject({ status: 0, stderr: '' });
   });
 
+  it('an x86-64 ELF whose class byte says 32-bit runs: the kernel reads the header by machine', () => {
+    const odd = fs.readFileSync('/bin/true');
+    odd[4] = 1;
+    write('class-byte', odd, 0o755);
+    expect(stepdown(subject, ['nobody', file('class-byte')])).toMatchObject({ status: 0, stderr: '' });
+  });
+
   it.skipIf(!haveCc)('a 32-bit i386 ELF runs (IA32 emulation)', () => {
     fs.writeFileSync(file('i386.c'), 'void _start(void){__asm__ volatile("movl $1,%%eax; movl $7,%%ebx; int $0x80":::"eax","ebx");}\n');
     const cc = spawnSync('cc', ['-m32', '-nostdlib', '-static', '-o', file('i386'), file('i386.c')]);

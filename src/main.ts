@@ -172,7 +172,9 @@ main(process.argv.slice(2)).then(
       tell(err.message);
       process.exit(err.exitCode);
     }
-    tell(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // a bug: one line still, with where it happened for the report
+    const at = err instanceof Error ? /\n\s+at (.*)/.exec(err.stack ?? '')?.[1] : undefined;
+    tell(`internal error: ${err instanceof Error ? err.message : String(err)}${at ? ` (at ${at})` : ''}`);
     process.exit(EXIT_FAILURE);
   },
 );

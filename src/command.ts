@@ -107,7 +107,13 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
         return 'unknown';
       }
       const entries: BinfmtEntry[] = [];
-      for (const name of fs.readdirSync(BINFMT_DIR)) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(BINFMT_DIR);
+      } catch {
+        return 'unknown';
+      }
+      for (const name of names) {
         if (name === 'status' || name === 'register') continue;
         try {
           const entry = parseBinfmtEntry(fs.readFileSync(path.join(BINFMT_DIR, name), 'utf8'));

@@ -63,6 +63,20 @@ export function checkGroupCount(target: Identity, name: string | undefined, max 
 }
 
 /**
+ * The same refusal before a remap rewrites /etc: the remap changes ids, not memberships. A spec
+ * that resolves only after the remap is left to the check in decideDrop.
+ */
+export function refuseTooManyGroupsEarly(resolve: () => Identity): void {
+  let target: Identity;
+  try {
+    target = resolve();
+  } catch {
+    return;
+  }
+  checkGroupCount(target, target.userName);
+}
+
+/**
  * Becomes the target in two steps with `during` in the middle. First setgroups, setgid and
  * seteuid(target): from then on the kernel resolves paths and opens files with the target's
  * rights (the filesystem uid follows the effective uid), while `asRoot` can still borrow root

@@ -7,7 +7,7 @@ import { readAuditInput } from './audit-read.js';
 import { parseArgs } from './cli.js';
 import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
 import { type Chain, type FileSystem, checkExecutable, confirmExecutable, realFileSystem, resolveCommand } from './command.js';
-import { decideDrop, dropAround } from './drop.js';
+import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop.js';
 import { EXIT_CANNOT_EXECUTE, EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
 import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
@@ -125,6 +125,7 @@ async function main(argv: string[]): Promise<number | void> {
     plan.notices.forEach(notice);
     // only root can rewrite /etc and re-own files; anyone else can only already be that user
     if (process.geteuid!() === 0) {
+      refuseTooManyGroupsEarly(() => resolveIdentity(spec, db)); // before the remap writes anything
       const capEff = maskOf(status, 'CapEff');
       await applyRemap(plan, { chown: inv.chown, notice, canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN) });
     }

@@ -157,6 +157,27 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     expect(fs.existsSync(marker)).toBe(false);
   });
 
+  it('with --match, too many groups is refused before the remap writes anything', () => {
+    const etc = tempDir();
+    const vol = tempDir();
+    try {
+      fs.chownSync(vol, 4321, 4321);
+      const lines = Array.from({ length: 65_537 }, (_, i) => `g${i}:x:${100_000 + i}:ops`);
+      const passwd = 'root:x:0:0:root:/root:/bin/sh\nops:x:1000:1000::/nonexistent:/bin/sh\n';
+      const group = `root:x:0:\nops:x:1000:\n${lines.join('\n')}\n`;
+      fs.writeFileSync(path.join(etc, 'passwd'), passwd);
+      fs.writeFileSync(path.join(etc, 'group'), group);
+      const r = stepdown(subject, ['--match', vol, 'ops', '/usr/bin/touch', marker], { etcDir: etc });
+      expectRefusal(r, 125, /user 'ops' is in 65538 groups, more than the 65536/);
+      expect(fs.readFileSync(path.join(etc, 'passwd'), 'utf8')).toBe(passwd);
+      expect(fs.readFileSync(path.join(etc, 'group'), 'utf8')).toBe(group);
+      expect(fs.existsSync(marker)).toBe(false);
+    } finally {
+      fs.rmSync(etc, { recursive: true, force: true });
+      fs.rmSync(vol, { recursive: true, force: true });
+    }
+  });
+
   describe('stderr nobody reads: messages are best-effort, the outcome is the same', () => {
     // stderr closed (EBADF), or a pipe whose reader is gone (EPIPE)
     const closed = ['sh', '-c', 'exec "$@" 2>&-', 'sh'];

@@ -43,7 +43,7 @@ export function argSpaceProblem(file: string, argv: string[], env: Record<string
     const big = list.find((s) => size(s) > MAX_ARG_STRLEN);
     if (big !== undefined) {
       const name = what === 'argument' ? `argument ${list.indexOf(big)}` : `environment variable ${big.slice(0, big.indexOf('='))}`;
-      return `argument list too long: ${name} is ${size(big)} bytes, Linux takes at most ${MAX_ARG_STRLEN} per string (E2BIG)`;
+      return `argument list too long: ${name} is ${size(big)} bytes, Linux takes at most ${MAX_ARG_STRLEN} per string (E2BIG); shorten it, or pass it in a file`;
     }
   }
   if (space === undefined) return undefined;
@@ -60,6 +60,6 @@ export function argSpaceProblem(file: string, argv: string[], env: Record<string
   if (pointers + peak <= space) return undefined;
   return (
     `argument list too long: ${argv.length} arguments and ${envStrings.length} environment variables take ${pointers + peak} bytes, ` +
-    `Linux takes at most ${space} (a quarter of the stack limit, ulimit -s; E2BIG)`
+    `Linux takes at most ${space} (a quarter of the stack limit; E2BIG); pass less, or raise the stack limit (ulimit -s, docker run --ulimit stack=…)`
   );
 }

@@ -260,6 +260,18 @@ function refuseFormat(what: string, format: Extract<Format, { kind: 'unknown' | 
   );
 }
 
+/** The file to exec and what execve will open for it. */
+export interface Found {
+  file: string;
+  chain: Chain;
+}
+
+/** Resolves the command and checks it as execve will: 127/126 errors, or the file to exec. */
+export function findCommand(name: string, pathEnv: string | undefined, fsys: FileSystem): Found {
+  const file = resolveCommand(name, pathEnv, fsys);
+  return { file, chain: checkExecutable(file, fsys) };
+}
+
 /**
  * After the final drop (real uid = the target): access(2) confirms, for every file execve will
  * open, what was decided from the mode bits during the drop (ACLs, noexec mounts).

@@ -5,10 +5,9 @@ import { audit } from './audit.js';
 import { formatJson, formatTable } from './audit-format.js';
 import { readAuditInput } from './audit-read.js';
 import { parseArgs } from './cli.js';
-import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
-import { type Chain, type FileSystem, checkExecutable, confirmExecutable, realFileSystem, resolveCommand } from './command.js';
+import { type Found, confirmExecutable, findCommand, realFileSystem } from './command.js';
 import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop.js';
-import { EXIT_CANNOT_EXECUTE, EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
+import { EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
 import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
@@ -136,24 +135,16 @@ async function main(argv: string[]): Promise<number | void> {
 
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
-  const argvOut = [name, ...args];
-  const find = (fsys: FileSystem) => {
-    const file = resolveCommand(name, env.PATH, fsys);
-    return { file, chain: checkExecutable(file, fsys) };
-  };
-  let found: { file: string; chain: Chain };
+  let found: Found;
   if (decideDrop(status, target) === 'drop') {
     // the command is found and checked with the target's rights, before the drop is final
-    found = dropAround(target, (asRoot) => find(realFileSystem({ as: target, asRoot })));
+    found = dropAround(target, (asRoot) => findCommand(name, env.PATH, realFileSystem({ as: target, asRoot })));
     status = verifyDrop(readStatus, target);
   } else {
-    found = find(realFileSystem());
+    found = findCommand(name, env.PATH, realFileSystem());
   }
   confirmExecutable(found.chain);
-  const stack = readStackLimit();
-  const tooBig = argSpaceProblem(found.file, argvOut, env, found.chain.scripts, stack === undefined ? undefined : argSpace(stack));
-  if (tooBig !== undefined) fail(`${found.file}: ${tooBig}`, EXIT_CANNOT_EXECUTE);
-  execTarget(found.file, argvOut, env, status);
+  execTarget(found, [name, ...args], env, status);
 }
 
 /** stepdown's own messages on stderr are best-effort: a closed or broken stderr (EPIPE, EBADF)

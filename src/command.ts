@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
-import { type BinfmtEntry, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry } from './executable.js';
+import { BINPRM_BUF_SIZE, type BinfmtEntry, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry } from './executable.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -199,23 +199,28 @@ export interface Chain {
 export function checkExecutable(file: string, fsys: FileSystem): Chain {
   const chain: Chain = { files: [file], scripts: [] };
   const where = (current: string) => (current === file ? file : `${file}: its '#!' interpreter ${current}`);
+  const binfmt = fsys.binfmt();
   let current = file;
   for (let level = 0; ; level++) {
+    const tooDeep = () => {
+      const levels = [...chain.scripts.map((s) => s.script), current].join(' → ');
+      fail(`${file}: too many nested interpreters: ${levels} is ${level + 1} levels of '#!', Linux runs at most ${MAX_REWRITES} (ELOOP)`, EXIT_CANNOT_EXECUTE);
+    };
+    // binfmt_misc is asked first (it registers at the head of the kernel's list of handlers);
+    // what its handler then does is the kernel's business
+    if (claimedByBinfmtMisc(current, fsys, binfmt)) {
+      if (level >= MAX_REWRITES) tooDeep();
+      return chain;
+    }
     const format = fsys.read(current, (read) => detectFormat(read));
     if (format === 'unreadable') return chain; // only root without CAP_DAC_OVERRIDE gets here
     if (format.kind === 'elf') {
       checkLoader(where(current), format, fsys, chain);
       return chain;
     }
-    const misc = format.kind === 'script' ? false : binfmtRuns(current, format, fsys.binfmt());
-    if ((format.kind === 'script' || misc === true) && level >= MAX_REWRITES) {
-      const levels = [...chain.scripts.map((s) => s.script), current].join(' → ');
-      fail(`${file}: too many nested interpreters: ${levels} is ${level + 1} levels of '#!', Linux runs at most ${MAX_REWRITES} (ELOOP)`, EXIT_CANNOT_EXECUTE);
-    }
-    if (format.kind !== 'script') {
-      if (misc !== false) return chain; // binfmt_misc runs it, or may (not visible): the kernel decides
-      refuseFormat(where(current), format);
-    }
+    if (format.kind === 'foreign-elf' && binfmt === 'unknown') return chain; // qemu-user may be registered on the host
+    if (format.kind !== 'script') refuseFormat(where(current), format);
+    if (level >= MAX_REWRITES) tooDeep();
     const interp = format.interpreter;
     const probe = fsys.probe(interp);
     if (probe === 'missing') fail(`${where(current)}: its '#!' interpreter ${interp} does not exist`, EXIT_NOT_FOUND);
@@ -240,14 +245,11 @@ function checkLoader(what: string, format: Extract<Format, { kind: 'elf' }>, fsy
   if (problem !== 'unreadable' && problem !== undefined) fail(`${what}: its ${label} ${interp} ${problem}`, EXIT_CANNOT_EXECUTE);
 }
 
-/**
- * Whether binfmt_misc takes a file the kernel's own handlers refuse: true (an enabled handler
- * matches), false, or 'maybe' for an ELF for another CPU when binfmt_misc is not visible (most
- * containers: qemu-user may be registered on the host; the kernel decides).
- */
-function binfmtRuns(file: string, format: Extract<Format, { kind: 'unknown' | 'foreign-elf' }>, binfmt: Binfmt): boolean | 'maybe' {
-  if (binfmt === 'unknown') return format.kind === 'foreign-elf' ? 'maybe' : false;
-  return binfmt.enabled && binfmt.entries.some((e) => binfmtMatches(e, format.head, file));
+/** Whether an enabled binfmt_misc handler claims the file (by its first bytes or its name). */
+function claimedByBinfmtMisc(file: string, fsys: FileSystem, binfmt: Binfmt): boolean {
+  if (binfmt === 'unknown' || !binfmt.enabled || !binfmt.entries.some((e) => e.enabled)) return false;
+  const head = fsys.read(file, (read) => read(0, BINPRM_BUF_SIZE));
+  return head !== 'unreadable' && binfmt.entries.some((e) => binfmtMatches(e, head, file));
 }
 
 function refuseFormat(what: string, format: Extract<Format, { kind: 'unknown' | 'foreign-elf' }>): never {

@@ -201,6 +201,18 @@ describe('checkExecutable', () => {
     expect(checkExecutable('/app.exe', f).files).toEqual(['/app.exe']);
     expect(code(() => checkExecutable('/app.bin', f))[0]).toBe(126);
   });
+
+  it('binfmt_misc is asked before the #! and ELF handlers, and its rewrite counts towards the depth', () => {
+    const sh = parseBinfmtEntry('enabled\ninterpreter /usr/bin/other\nflags: \nextension .sh\n')!;
+    const f = fakeFs({ '/b.sh': 'executable', '/a': 'executable' }, { '/x.sh': '#!/missing\n', '/deep': '#!/a\n', '/a': '#!/b.sh\n' }, { enabled: true, entries: [sh] });
+    expect(checkExecutable('/x.sh', f).files).toEqual(['/x.sh']); // the missing '#!' interpreter is not the kernel's concern here
+    expect(checkExecutable('/deep', f).files).toEqual(['/deep', '/a', '/b.sh']);
+    expect(code(() => checkExecutable('/x.sh', fakeFs({}, { '/x.sh': '#!/missing\n' }, { enabled: false, entries: [sh] })))[0]).toBe(127);
+    const chain = { '/s1': '#!/s2\n', '/s2': '#!/s3\n', '/s3': '#!/s4\n', '/s4': '#!/s5\n', '/s5': '#!/x.sh\n' };
+    const probes = Object.fromEntries(['/s2', '/s3', '/s4', '/s5', '/x.sh'].map((p) => [p, 'executable' as Probe]));
+    expect(code(() => checkExecutable('/s1', fakeFs(probes, chain, { enabled: true, entries: [sh] })))).toEqual([126, expect.stringMatching(/\/s1 → \/s2 → \/s3 → \/s4 → \/s5 → \/x.sh is 6 levels/)]);
+    expect(checkExecutable('/s2', fakeFs(probes, chain, { enabled: true, entries: [sh] })).files).toHaveLength(5);
+  });
 });
 
 describe('mayExecute: the mode bits for the target', () => {

@@ -1,5 +1,5 @@
-// Becomes the target identity: setgroups → setgid → setuid (in that order: after setuid we
-// could no longer change groups). Before touching anything, decide from the kernel's view of
+// Becomes the target identity: setgroups → setgid → seteuid, then setuid for good (in that
+// order: after setuid we could no longer change groups). Before touching anything, decide from the kernel's view of
 // this process whether a drop is needed and possible, so a refusal happens with nothing changed.
 import { fail, errnoCode } from './errors.js';
 import type { Identity } from './identity.js';
@@ -36,6 +36,7 @@ export function decideDrop(status: ProcStatus, target: Identity): DropDecision {
         );
       }
     }
+    checkGroupCount(target, target.userName);
     return 'drop';
   }
   if (ruid === target.uid && euid === target.uid && suid === target.uid && rgid === target.gid && egid === target.gid && sgid === target.gid) {
@@ -47,18 +48,70 @@ export function decideDrop(status: ProcStatus, target: Identity): DropDecision {
   );
 }
 
-export function applyDrop(target: Identity): void {
+/** The kernel's limit on supplementary groups (NGROUPS_MAX, fixed since Linux 2.6.4). */
+export const NGROUPS_MAX = 65536;
+
+/** Pure: refuses a group list setgroups(2) would reject, before anything is changed. */
+export function checkGroupCount(target: Identity, name: string | undefined, max = NGROUPS_MAX): void {
+  const count = new Set(target.groups).size;
+  if (count <= max) return;
+  const who = name === undefined ? `uid ${target.uid}` : `user '${name}'`;
+  fail(
+    `${who} is in ${count} groups, more than the ${max} supplementary groups Linux allows (NGROUPS_MAX); ` +
+      `remove the user from groups in /etc/group, or name one group (${name ?? target.uid}:group) to run with that group alone`,
+  );
+}
+
+/**
+ * The same refusal before a remap rewrites /etc: the remap changes ids, not memberships. A spec
+ * that resolves only after the remap is left to the check in decideDrop.
+ */
+export function refuseTooManyGroupsEarly(resolve: () => Identity): void {
+  let target: Identity;
   try {
-    process.setgroups!(target.groups);
+    target = resolve();
+  } catch {
+    return;
+  }
+  checkGroupCount(target, target.userName);
+}
+
+/**
+ * Becomes the target in two steps with `during` in the middle. First setgroups, setgid and
+ * seteuid(target): from then on the kernel resolves paths and opens files with the target's
+ * rights (the filesystem uid follows the effective uid), while `asRoot` can still borrow root
+ * to read a file the target may execute but not read. Then seteuid(0) and setuid(target),
+ * which from euid 0 sets the real, effective and saved uid for good. If `during` throws, the
+ * error ends the process before anything runs; the caller verifies the final state.
+ */
+export function dropAround<T>(target: Identity, during: (asRoot: <R>(fn: () => R) => R) => T): T {
+  try {
+    process.setgroups!([...new Set(target.groups)]);
   } catch (err) {
     fail(`setgroups failed (${errnoCode(err) ?? String(err)}): ${groupsHint(err)}`);
   }
   try {
     process.setgid!(target.gid);
+    process.seteuid!(target.uid);
+  } catch (err) {
+    fail(`changing to ${describe(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
+  }
+  const asRoot = <R>(fn: () => R): R => {
+    process.seteuid!(0);
+    try {
+      return fn();
+    } finally {
+      process.seteuid!(target.uid);
+    }
+  };
+  const result = during(asRoot);
+  try {
+    process.seteuid!(0);
     process.setuid!(target.uid);
   } catch (err) {
     fail(`changing to ${describe(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
   }
+  return result;
 }
 
 function groupsHint(err: unknown): string {

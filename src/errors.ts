@@ -25,3 +25,20 @@ export function errnoCode(err: unknown): string | undefined {
     ? err.code
     : undefined;
 }
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+/**
+ * A message made safe for one terminal line: control characters (C0, DEL, C1), line and
+ * paragraph separators and bidirectional overrides are written as escapes (\r, \n, \t, \e,
+ * \xHH, \u{HHHH}), so a name from a file or the command line can neither break the line nor
+ * move the cursor, recolour the terminal or hide text.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}

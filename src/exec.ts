@@ -1,8 +1,11 @@
-// The last step: hand the target a clean process and replace ourselves with it.
+// The last step: hand the target a clean process and replace ourselves with it, once the
+// arguments and environment are known to fit (an E2BIG from execve would abort Node 24).
 // Node leaves SIGPIPE and SIGXFSZ ignored, and an ignored disposition survives execve; a
 // caught one is reset to default. So every ignored signal gets a no-op listener just before
 // exec. stdio is never touched through process.std* (that would leave it O_NONBLOCK).
 import * as os from 'node:os';
+import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
+import type { Found } from './command.js';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './errors.js';
 import { type ProcStatus, hasBit, maskOf } from './proc-status.js';
 
@@ -18,7 +21,11 @@ export function signalsToReset(status: ProcStatus | undefined): string[] {
   return [...names];
 }
 
-export function execTarget(file: string, argv: string[], env: Record<string, string>, status: ProcStatus | undefined): never {
+export function execTarget(found: Found, argv: string[], env: Record<string, string>, status: ProcStatus | undefined): never {
+  const file = found.file;
+  const stack = readStackLimit();
+  const tooBig = argSpaceProblem(file, argv, env, found.chain.scripts, stack === undefined ? undefined : argSpace(stack));
+  if (tooBig !== undefined) fail(`${file}: ${tooBig}`, EXIT_CANNOT_EXECUTE);
   const noop = () => {};
   for (const sig of signalsToReset(status)) {
     try {

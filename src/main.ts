@@ -5,9 +5,9 @@ import { audit } from './audit.js';
 import { formatJson, formatTable } from './audit-format.js';
 import { readAuditInput } from './audit-read.js';
 import { parseArgs } from './cli.js';
-import { resolveCommand, checkExecutable, realFileSystem } from './command.js';
-import { applyDrop, decideDrop } from './drop.js';
-import { EXIT_FAILURE, StepdownError, errnoCode, fail } from './errors.js';
+import { type Found, confirmExecutable, findCommand, realFileSystem } from './command.js';
+import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop.js';
+import { EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
 import { namesById, splitLines } from './etc-files.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
@@ -125,11 +125,12 @@ async function main(argv: string[]): Promise<number | void> {
   }
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
   if (inv.match !== undefined) {
-    const notice = (line: string) => inv.quiet || say(2, `stepdown: ${line}\n`);
+    const notice = (line: string) => inv.quiet || tell(line);
     const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
     plan.notices.forEach(notice);
     // only root can rewrite /etc and re-own files; anyone else can only already be that user
     if (process.geteuid!() === 0) {
+      refuseTooManyGroupsEarly(() => resolveIdentity(spec, db)); // before the remap writes anything
       const capEff = maskOf(status, 'CapEff');
       await applyRemap(plan, { chown: inv.chown, notice, canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN) });
     }
@@ -138,25 +139,40 @@ async function main(argv: string[]): Promise<number | void> {
   }
   const target = resolveIdentity(spec, db);
 
-  if (decideDrop(status, target) === 'drop') {
-    applyDrop(target);
-    status = verifyDrop(readStatus, target);
-  }
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
-  const file = resolveCommand(name, env.PATH, realFileSystem);
-  checkExecutable(file, realFileSystem);
-  execTarget(file, [name, ...args], env, status);
+  let found: Found;
+  if (decideDrop(status, target) === 'drop') {
+    // the command is found and checked with the target's rights, before the drop is final
+    found = dropAround(target, (asRoot) => findCommand(name, env.PATH, realFileSystem({ as: target, asRoot })));
+    status = verifyDrop(readStatus, target);
+  } else {
+    found = findCommand(name, env.PATH, realFileSystem());
+  }
+  confirmExecutable(found.chain);
+  execTarget(found, [name, ...args], env, status);
+}
+
+/** stepdown's own messages on stderr are best-effort: a closed or broken stderr (EPIPE, EBADF)
+ * never changes what runs or the exit status. Control characters are escaped: one line each. */
+function tell(line: string): void {
+  try {
+    say(2, `stepdown: ${printable(line)}\n`);
+  } catch {
+    // nobody is listening
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code ?? 0),
   (err: unknown) => {
     if (err instanceof StepdownError) {
-      say(2, `stepdown: ${err.message}\n`);
+      tell(err.message);
       process.exit(err.exitCode);
     }
-    say(2, `stepdown: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // a bug: one line still, with where it happened for the report
+    const at = err instanceof Error ? /\n\s+at (.*)/.exec(err.stack ?? '')?.[1] : undefined;
+    tell(`internal error: ${err instanceof Error ? err.message : String(err)}${at ? ` (at ${at})` : ''}`);
     process.exit(EXIT_FAILURE);
   },
 );

@@ -1,7 +1,7 @@
 // Checks, after the drop and before exec, that the kernel agrees with the plan. Any mismatch
 // stops everything: better no app than an app with root's groups or capabilities.
-// Uses only lines every kernel (gVisor included) exposes: Uid, Gid, Groups, CapEff; CapPrm
-// is checked when present.
+// Uses only lines every kernel (gVisor included) exposes: Uid, Gid, Groups, CapEff; CapPrm,
+// and the filesystem uid/gid (the 4th field of Uid/Gid), are checked when present.
 import { fail } from './errors.js';
 import type { Identity } from './identity.js';
 import { type ProcStatus, groupsOf, idsOf, maskOf } from './proc-status.js';
@@ -11,10 +11,11 @@ export function verifyStatus(status: ProcStatus, target: Identity): string[] {
   const problems: string[] = [];
   const uids = idsOf(status, 'Uid');
   const gids = idsOf(status, 'Gid');
-  if (!uids || uids.slice(0, 3).some((u) => u !== target.uid) || uids.length < 3) {
+  // real, effective, saved and (when the kernel shows it) filesystem ids
+  if (!uids || uids.slice(0, 4).some((u) => u !== target.uid) || uids.length < 3) {
     problems.push(`uids are [${uids?.join(' ') ?? 'unknown'}], expected ${target.uid}`);
   }
-  if (!gids || gids.slice(0, 3).some((g) => g !== target.gid) || gids.length < 3) {
+  if (!gids || gids.slice(0, 4).some((g) => g !== target.gid) || gids.length < 3) {
     problems.push(`gids are [${gids?.join(' ') ?? 'unknown'}], expected ${target.gid}`);
   }
   const groups = groupsOf(status);

@@ -2,7 +2,7 @@
 // that the command did not run at all (it would have created a marker file).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from './harness.js';
 
 function expectRefusal(r: { status: number | null; stderr: string; stdout: string }, code: number, message: RegExp) {
@@ -36,6 +36,8 @@ describe.skipIf(!IS_ROOT).each(subjects())('refusals ($name)', (subject: Subject
     elf.write('/lib64/ld-nonexist-x64.so.2', at, 'latin1'); // same length
     write('muslish', elf, 0o755);
   });
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const cases: [string, () => string[], number, RegExp, Record<string, string>?, string?][] = [
     ['unknown user', () => ['bogus', ...touch()], 125, /unknown user 'bogus'/],

@@ -1,26 +1,47 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, resolveCommand } from '../../src/command.js';
+import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, mayExecute, resolveCommand } from '../../src/command.js';
 import { StepdownError } from '../../src/errors.js';
-import { type Format, binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../src/executable.js';
+import { binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../src/executable.js';
 
-/** The first bytes of a 64-bit little-endian ELF executable for `machine` (62 x86-64, 183 aarch64). */
-function elfHead(machine: number): Buffer {
-  const h = Buffer.alloc(64);
-  h.writeUInt32BE(0x7f454c46, 0);
-  h[4] = 2;
-  h[5] = 1;
-  h[6] = 1;
-  h.writeUInt16LE(2, 0x10); // ET_EXEC
-  h.writeUInt16LE(machine, 0x12);
-  return h;
+const NATIVE_MACHINE = process.arch === 'arm64' ? 183 : 62;
+
+/**
+ * A small 64-bit little-endian ELF for `machine`: header, one program header (PT_INTERP when
+ * an interpreter is given, else PT_LOAD), the interpreter path. Fields can be spoiled with `patch`.
+ */
+function makeElf(opts: { interpreter?: string | null; machine?: number; type?: number; elfClass?: number } = {}): Buffer {
+  const interp = opts.interpreter ?? null;
+  const buf = Buffer.alloc(64 + 56 + 64);
+  buf.writeUInt32BE(0x7f454c46, 0);
+  buf[4] = opts.elfClass ?? 2;
+  buf[5] = 1;
+  buf[6] = 1;
+  buf.writeUInt16LE(opts.type ?? 3, 0x10);
+  buf.writeUInt16LE(opts.machine ?? NATIVE_MACHINE, 0x12);
+  buf.writeBigUInt64LE(64n, 0x20); // e_phoff
+  buf.writeUInt16LE(56, 0x36); // e_phentsize
+  buf.writeUInt16LE(1, 0x38); // e_phnum
+  buf.writeUInt32LE(interp === null ? 1 : 3, 64); // p_type
+  if (interp !== null) {
+    buf.writeBigUInt64LE(120n, 64 + 0x08); // p_offset
+    buf.writeBigUInt64LE(BigInt(interp.length + 1), 64 + 0x20); // p_filesz
+    buf.write(interp + '\0', 120, 'latin1');
+  }
+  return buf;
 }
-const elf = (interpreter: string | null, machine = process.arch === 'arm64' ? 183 : 62): Format => ({ kind: 'elf', interpreter, machine, head: elfHead(machine) });
+const elfHead = (machine: number) => makeElf({ machine }).subarray(0, 64);
+const LOADER = process.arch === 'arm64' ? '/lib/ld-linux-aarch64.so.1' : '/lib64/ld-linux-x86-64.so.2';
 
-function fakeFs(files: Record<string, Probe>, formats: Record<string, Format | 'unreadable'> = {}, binfmt: Binfmt = 'unknown'): FileSystem {
+function fakeFs(files: Record<string, Probe>, contents: Record<string, Buffer | string | 'unreadable'> = {}, binfmt: Binfmt = 'unknown'): FileSystem {
   return {
     probe: (f) => files[f] ?? 'missing',
-    format: (f) => formats[f] ?? elf(null),
+    read(f, parse) {
+      const c = contents[f] ?? makeElf();
+      if (c === 'unreadable') return 'unreadable';
+      const data = Buffer.from(c);
+      return parse((o, l) => data.subarray(o, o + l));
+    },
     binfmt: () => binfmt,
   };
 }
@@ -91,40 +112,121 @@ describe('resolveCommand', () => {
 });
 
 describe('checkExecutable', () => {
+  const executable = Object.fromEntries(['/bin/sh', LOADER, '/usr/bin/env', '/a', '/b', '/c', '/d', '/e', '/f', '/rel.o', '/trunc', '/garbage', '/s/bad', '/e32', '/s/five'].map((f) => [f, 'executable' as Probe]));
+  const scriptTo = (to: string) => `#!${to}\n`;
   const fsys = fakeFs(
-    { '/bin/sh': 'executable', '/lib64/ld-linux-x86-64.so.2': 'executable', '/usr/bin/env': 'executable', '/noexec/interp': 'not-executable', '/a': 'executable', '/b': 'executable', '/c': 'executable', '/d': 'executable' },
+    { ...executable, '/noexec/interp': 'not-executable', '/dir': 'directory' },
     {
-      '/s/ok': { kind: 'script', interpreter: '/bin/sh' },
-      '/s/bad': { kind: 'script', interpreter: '/usr/bin/python9' },
-      '/s/noexec': { kind: 'script', interpreter: '/noexec/interp' },
-      '/s/plain': { kind: 'unknown' },
-      '/e/static': elf(null),
-      '/e/glibc': elf('/lib64/ld-linux-x86-64.so.2'),
-      '/e/musl': elf('/lib/ld-musl-x86_64.so.1'),
+      '/s/ok': '#!/bin/sh -e\necho',
+      '/s/bad': '#!/usr/bin/python9\n',
+      '/s/crlf': '#!/bin/sh\r\n',
+      '/s/noexec': '#!/noexec/interp\n',
+      '/s/dir': '#!/dir\n',
+      '/s/plain': 'echo hi\n',
+      '/s/empty': '#!  \n',
+      '/s/long': '#!/' + 'x'.repeat(300),
+      '/s/long-ok': '#!/bin/sh ' + 'x'.repeat(300),
+      '/e/static': makeElf(),
+      '/e/glibc': makeElf({ interpreter: LOADER }),
+      '/e/musl': makeElf({ interpreter: '/lib/ld-musl-x86_64.so.1' }),
       '/e/execonly': 'unreadable',
-      '/bin/sh': elf('/lib64/ld-linux-x86-64.so.2'),
-      '/s/deep': { kind: 'script', interpreter: '/a' },
-      '/a': { kind: 'script', interpreter: '/b' },
-      '/b': { kind: 'script', interpreter: '/c' },
-      '/c': { kind: 'script', interpreter: '/d' },
-      '/d': { kind: 'script', interpreter: '/bin/sh' },
+      '/e/rel': makeElf({ type: 1 }),
+      '/e/core': makeElf({ type: 4 }),
+      '/e/trunc': makeElf({ interpreter: LOADER }).subarray(0, 100),
+      '/e/tiny': makeElf().subarray(0, 20),
+      '/e/phentsize': (() => { const b = makeElf(); b.writeUInt16LE(40, 0x36); return b; })(),
+      '/e/nophdrs': (() => { const b = makeElf(); b.writeUInt16LE(0, 0x38); return b; })(),
+      '/e/interp-nonul': (() => { const b = makeElf({ interpreter: LOADER }); b.writeBigUInt64LE(BigInt(LOADER.length), 64 + 0x20); return b; })(),
+      '/e/bad-loader': makeElf({ interpreter: '/garbage' }),
+      '/e/rel-loader': makeElf({ interpreter: '/rel.o' }),
+      '/e/32-loader': makeElf({ interpreter: '/e32' }),
+      '/e32': makeElf({ machine: NATIVE_MACHINE === 62 ? 3 : 40 }),
+      '/e/class-byte': makeElf({ elfClass: 1 }), // the kernel ignores e_ident's class: it runs
+      '/garbage': 'garbage\n',
+      '/rel.o': makeElf({ type: 1 }),
+      '/s/to-garbage': scriptTo('/garbage'),
+      '/s/to-rel': scriptTo('/rel.o'),
+      '/bin/sh': makeElf({ interpreter: LOADER }),
+      // five '#!' levels run; six do not (Linux's exec_binprm depth limit)
+      '/s/five': scriptTo('/a'),
+      '/a': scriptTo('/b'),
+      '/b': scriptTo('/c'),
+      '/c': scriptTo('/d'),
+      '/d': scriptTo('/bin/sh'),
+      '/s/six': scriptTo('/s/five'),
     },
   );
 
-  it.each(['/s/ok', '/e/static', '/e/glibc', '/e/execonly'])('accepts %s', (f) => {
+  it.each(['/s/ok', '/s/long-ok', '/e/static', '/e/glibc', '/e/execonly', '/s/five', '/e/class-byte'])('accepts %s', (f) => {
     expect(() => checkExecutable(f, fsys)).not.toThrow();
   });
 
+  it('returns every file execve opens and the #! levels', () => {
+    expect(checkExecutable('/s/ok', fsys)).toEqual({ files: ['/s/ok', '/bin/sh', LOADER], scripts: [{ script: '/s/ok', interpreter: '/bin/sh', arg: '-e' }] });
+  });
+
   it.each([
-    ['/s/bad', 127, /'#!' interpreter \/usr\/bin\/python9 does not exist/],
+    ['/s/bad', 127, /^\/s\/bad: its '#!' interpreter \/usr\/bin\/python9 does not exist$/],
+    ['/s/crlf', 127, /interpreter \/bin\/sh\r does not exist/],
     ['/s/noexec', 126, /cannot be executed/],
+    ['/s/dir', 126, /\/dir cannot be executed \(directory\)/],
     ['/s/plain', 126, /exec format error.*needs one/],
+    ['/s/empty', 126, /exec format error: its '#!' line names no interpreter/],
+    ['/s/long', 126, /longer than the 255 bytes Linux reads/],
     ['/e/musl', 127, /ELF interpreter.*ld-musl-x86_64.so.1 does not exist.*glibc vs musl/],
-    ['/s/deep', 126, /too many nested/],
+    ['/e/rel', 126, /^\/e\/rel: exec format error: an ELF relocatable object/],
+    ['/e/core', 126, /exec format error: an ELF core dump/],
+    ['/e/trunc', 126, /exec format error: a truncated ELF file/],
+    ['/e/phentsize', 126, /damaged ELF header \(program header size 40/],
+    ['/e/nophdrs', 126, /damaged ELF header \(0 program headers\)/],
+    ['/e/interp-nonul', 126, /not NUL-terminated/],
+    ['/e/bad-loader', 126, /ELF interpreter \(dynamic loader\) \/garbage is not an ELF file/],
+    ['/e/rel-loader', 126, /\/rel.o is an ELF relocatable object/],
+    ['/e/32-loader', 126, /\/e32 is an ELF for (i386|arm), the program is for (x86-64|aarch64)/],
+    ['/e/tiny', 126, /exec format error: a truncated ELF file: it ends inside its header/],
+    ['/s/to-garbage', 126, /^\/s\/to-garbage: its '#!' interpreter \/garbage: exec format error/],
+    ['/s/to-rel', 126, /^\/s\/to-rel: its '#!' interpreter \/rel.o: exec format error: an ELF relocatable/],
+    ['/s/six', 126, /^\/s\/six: too many nested interpreters: \/s\/six → \/s\/five → \/a → \/b → \/c → \/d is 6 levels.*at most 5/],
   ])('refuses %s with %i', (f, exit, message) => {
     const [c, m] = code(() => checkExecutable(f, fsys));
     expect(c).toBe(exit);
     expect(m).toMatch(message);
+  });
+
+  it('an unknown format that binfmt_misc claims (by magic or extension) is left to the kernel', () => {
+    const jar = parseBinfmtEntry('enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n')!;
+    const mz = parseBinfmtEntry('enabled\ninterpreter /usr/bin/wine\nflags: \noffset 0\nmagic 4d5a\n')!;
+    const f = fakeFs({}, { '/app.jar': 'PK\x03\x04', '/app.exe': 'MZ\x90', '/app.bin': 'PK' }, { enabled: true, entries: [jar, mz] });
+    expect(checkExecutable('/app.jar', f).files).toEqual(['/app.jar']);
+    expect(checkExecutable('/app.exe', f).files).toEqual(['/app.exe']);
+    expect(code(() => checkExecutable('/app.bin', f))[0]).toBe(126);
+  });
+
+  it('binfmt_misc is asked before the #! and ELF handlers, and its rewrite counts towards the depth', () => {
+    const sh = parseBinfmtEntry('enabled\ninterpreter /usr/bin/other\nflags: \nextension .sh\n')!;
+    const f = fakeFs({ '/b.sh': 'executable', '/a': 'executable' }, { '/x.sh': '#!/missing\n', '/deep': '#!/a\n', '/a': '#!/b.sh\n' }, { enabled: true, entries: [sh] });
+    expect(checkExecutable('/x.sh', f).files).toEqual(['/x.sh']); // the missing '#!' interpreter is not the kernel's concern here
+    expect(checkExecutable('/deep', f).files).toEqual(['/deep', '/a', '/b.sh']);
+    expect(code(() => checkExecutable('/x.sh', fakeFs({}, { '/x.sh': '#!/missing\n' }, { enabled: false, entries: [sh] })))[0]).toBe(127);
+    const chain = { '/s1': '#!/s2\n', '/s2': '#!/s3\n', '/s3': '#!/s4\n', '/s4': '#!/s5\n', '/s5': '#!/x.sh\n' };
+    const probes = Object.fromEntries(['/s2', '/s3', '/s4', '/s5', '/x.sh'].map((p) => [p, 'executable' as Probe]));
+    expect(code(() => checkExecutable('/s1', fakeFs(probes, chain, { enabled: true, entries: [sh] })))).toEqual([126, expect.stringMatching(/\/s1 → \/s2 → \/s3 → \/s4 → \/s5 → \/x.sh is 6 levels/)]);
+    expect(checkExecutable('/s2', fakeFs(probes, chain, { enabled: true, entries: [sh] })).files).toHaveLength(5);
+  });
+});
+
+describe('mayExecute: the mode bits for the target', () => {
+  const who = { uid: 1000, gid: 1000, groups: [1000, 50] };
+  it.each([
+    [{ mode: 0o100700, uid: 1000, gid: 0 }, who, true],
+    [{ mode: 0o100070, uid: 1000, gid: 1000 }, who, false], // the owner class decides for the owner
+    [{ mode: 0o100710, uid: 0, gid: 50 }, who, true],
+    [{ mode: 0o100701, uid: 0, gid: 50 }, who, false],
+    [{ mode: 0o100701, uid: 0, gid: 0 }, who, true],
+    [{ mode: 0o100600, uid: 0, gid: 0 }, { uid: 0, gid: 0, groups: [] }, false],
+    [{ mode: 0o100001, uid: 5, gid: 5 }, { uid: 0, gid: 0, groups: [] }, true],
+  ])('%o', (st, rights, expected) => {
+    expect(mayExecute(st, rights)).toBe(expected);
   });
 });
 
@@ -138,7 +240,7 @@ magic 7f454c460201010000000000000000000200b700
 mask ffffffffffffff00fffffffffffffffffeffffff
 `;
   const foreign = process.arch === 'arm64' ? 62 : 183;
-  const formats = { '/foreign': elf('/lib/ld-linux-aarch64.so.1', foreign) };
+  const formats = { '/foreign': makeElf({ interpreter: '/lib/ld-linux-aarch64.so.1', machine: foreign }) };
   const qemu = parseBinfmtEntry(QEMU_AARCH64)!;
 
   it('parses a registration and matches it by masked magic', () => {
@@ -146,7 +248,7 @@ mask ffffffffffffff00fffffffffffffffffeffffff
     expect(binfmtMatches(qemu, elfHead(183))).toBe(true);
     expect(binfmtMatches(qemu, elfHead(62))).toBe(false);
     expect(binfmtMatches({ ...qemu, enabled: false }, elfHead(183))).toBe(false);
-    expect(parseBinfmtEntry('enabled\ninterpreter /usr/bin/java\nflags: \nextension .jar\n')).toBeUndefined();
+    expect(parseBinfmtEntry('enabled\ninterpreter /usr/bin/java\nflags: \nextension .jar\n')).toEqual({ enabled: true, offset: 0, extension: 'jar' });
   });
 
   it('knows what runs natively', () => {
@@ -185,11 +287,15 @@ describe('detectFormat on real files', () => {
 
   it('parses #! lines with arguments and leading blanks', () => {
     const from = (s: string) => detectFormat((o, l) => Buffer.from(s).subarray(o, o + l));
-    expect(from('#!/bin/sh -e\necho')).toEqual({ kind: 'script', interpreter: '/bin/sh' });
-    expect(from('#! \t/usr/bin/env node\n')).toEqual({ kind: 'script', interpreter: '/usr/bin/env' });
-    expect(from('#!\n')).toEqual({ kind: 'unknown' });
-    expect(from('echo hi\n')).toEqual({ kind: 'unknown' });
-    expect(from('')).toEqual({ kind: 'unknown' });
+    expect(from('#!/bin/sh -e\necho')).toEqual({ kind: 'script', interpreter: '/bin/sh', arg: '-e' });
+    expect(from('#! \t/usr/bin/env node  -x \t\n')).toEqual({ kind: 'script', interpreter: '/usr/bin/env', arg: 'node  -x' });
+    expect(from('#!/bin/sh')).toEqual({ kind: 'script', interpreter: '/bin/sh', arg: null });
+    expect(from('#!/bin/sh\0 -x\n')).toEqual({ kind: 'script', interpreter: '/bin/sh', arg: null });
+    expect(from('#!/bin/sh\r\n')).toEqual({ kind: 'script', interpreter: '/bin/sh\r', arg: null });
+    expect(from('#!/bin/sh ' + 'x'.repeat(400))).toEqual({ kind: 'script', interpreter: '/bin/sh', arg: 'x'.repeat(255 - 10) });
+    expect(from('#!\n')).toMatchObject({ kind: 'unknown' });
+    expect(from('echo hi\n')).toMatchObject({ kind: 'unknown' });
+    expect(from('')).toMatchObject({ kind: 'unknown' });
   });
 
   it('reads PT_INTERP from 32-bit and big-endian ELF headers too', () => {
@@ -198,6 +304,8 @@ describe('detectFormat on real files', () => {
     buf.writeUInt32BE(0x7f454c46, 0);
     buf[4] = 1; // 32-bit
     buf[5] = 2; // big-endian
+    buf.writeUInt16BE(2, 0x10); // ET_EXEC
+    buf.writeUInt16BE(20, 0x12); // EM_PPC
     buf.writeUInt32BE(52, 0x1c); // e_phoff
     buf.writeUInt16BE(32, 0x2a); // e_phentsize
     buf.writeUInt16BE(1, 0x2c); // e_phnum
@@ -205,6 +313,6 @@ describe('detectFormat on real files', () => {
     buf.writeUInt32BE(100, 56); // p_offset
     buf.writeUInt32BE(14, 52 + 0x10); // p_filesz
     buf.write('/lib/ld.so.1\0', 100, 'latin1');
-    expect(elfInterpreter((o, l) => buf.subarray(o, o + l))).toBe('/lib/ld.so.1');
+    expect(elfInterpreter((o, l) => buf.subarray(o, o + l), 'ppc')).toBe('/lib/ld.so.1');
   });
 });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { decideDrop } from '../../src/drop.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NGROUPS_MAX, checkGroupCount, decideDrop, dropAround } from '../../src/drop.js';
 import type { Identity } from '../../src/identity.js';
 import { parseProcStatus } from '../../src/proc-status.js';
 import { verifyStatus } from '../../src/verify.js';
@@ -52,6 +52,8 @@ describe('verifyStatus', () => {
     ['an effective capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '80', '0'), /CapEff is 80/],
     ['a permitted capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 2000', '0', '1'), /CapPrm is 1/],
     ['a wrong gid', status('1500\t1500\t1500\t1500', '1500\t0\t1500\t1500', '1500 2000', '0'), /gids are/],
+    ['a filesystem uid of 0', status('1500\t1500\t1500\t0', '1500\t1500\t1500\t1500', '1500 2000', '0'), /uids are \[1500 1500 1500 0\], expected 1500/],
+    ['a filesystem gid of 0', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t0', '1500 2000', '0'), /gids are \[1500 1500 1500 0\], expected 1500/],
   ])('rejects %s', (_what, st, message) => {
     expect(verifyStatus(st, ops).join('; ')).toMatch(message);
   });
@@ -63,8 +65,69 @@ describe('verifyStatus', () => {
     expect(verifyStatus(noCaps, ops)).toEqual(['CapEff is not readable']);
   });
 
+  it('compares the filesystem ids when the kernel shows them, and does not need them', () => {
+    const threeFields = parseProcStatus('Uid:\t1500\t1500\t1500\nGid:\t1500\t1500\t1500\nGroups:\t1500 2000\nCapEff:\t0\n');
+    expect(verifyStatus(threeFields, ops)).toEqual([]);
+  });
+
   it('a root target keeps its capabilities', () => {
     const root: Identity = { uid: 0, gid: 0, groups: [0], home: '/root' };
     expect(verifyStatus(status('0\t0\t0\t0', '0\t0\t0\t0', '0'), root)).toEqual([]);
+  });
+});
+
+describe('more groups than the kernel allows', () => {
+  const many = (n: number): Identity => ({ uid: 1500, gid: 1500, groups: Array.from({ length: n }, (_, i) => 1500 + i), home: '/' });
+
+  it('is refused when the drop is decided, before any change, with the count, the limit and the fix', () => {
+    expect(NGROUPS_MAX).toBe(65536);
+    expect(() => decideDrop(status('0\t0\t0\t0', '0\t0\t0\t0', '0'), { ...many(65537), userName: 'ops' })).toThrow(
+      /user 'ops' is in 65537 groups, more than the 65536 supplementary groups Linux allows \(NGROUPS_MAX\); remove the user from groups in \/etc\/group, or name one group \(ops:group\)/,
+    );
+    expect(() => checkGroupCount(many(65536), 'ops')).not.toThrow();
+    expect(() => checkGroupCount(many(3), undefined, 2)).toThrow(/uid 1500 is in 3 groups/);
+  });
+});
+
+describe('dropAround: the order of the steps', () => {
+  const calls: string[] = [];
+  const spy = (name: 'setgroups' | 'setgid' | 'seteuid' | 'setuid') =>
+    vi.spyOn(process, name).mockImplementation(((arg: unknown) => {
+      calls.push(`${name}(${Array.isArray(arg) ? `[${arg.join(',')}]` : String(arg)})`);
+    }) as never);
+  const spyAll = () => {
+    calls.length = 0;
+    for (const name of ['setgroups', 'setgid', 'seteuid', 'setuid'] as const) spy(name);
+  };
+  afterEach(() => vi.restoreAllMocks());
+
+  it('groups, gid, euid; the lookup in between, borrowing root; then euid 0 and setuid for good', () => {
+    spyAll();
+    const result = dropAround({ ...ops, groups: [1500, 2000, 1500] }, (asRoot) => {
+      calls.push('lookup');
+      return asRoot(() => 'read as root');
+    });
+    expect(result).toBe('read as root');
+    expect(calls).toEqual(['setgroups([1500,2000])', 'setgid(1500)', 'seteuid(1500)', 'lookup', 'seteuid(0)', 'seteuid(1500)', 'seteuid(0)', 'setuid(1500)']);
+  });
+
+  it('a refusal during the lookup stops there: root is never handed back for good', () => {
+    spyAll();
+    expect(() =>
+      dropAround(ops, (asRoot) => {
+        asRoot(() => 0);
+        throw new Error('refused');
+      }),
+    ).toThrow('refused');
+    expect(calls).toEqual(['setgroups([1500,2000])', 'setgid(1500)', 'seteuid(1500)', 'seteuid(0)', 'seteuid(1500)']);
+  });
+
+  it('a failing setgroups is a refusal before any other change', () => {
+    spyAll();
+    vi.spyOn(process, 'setgroups').mockImplementation(() => {
+      throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
+    });
+    expect(() => dropAround(ops, () => 0)).toThrow(/setgroups failed \(EINVAL\)/);
+    expect(calls).toEqual([]);
   });
 });

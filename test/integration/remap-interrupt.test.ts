@@ -39,7 +39,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
   }
 
   function start() {
-    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && shift && exec "$@"', 'sh', etc, ...subject.argv, '--match', vol, 'ops', 'true'], {
+    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && mount -t tmpfs -o mode=0700 stepdown-test /root && mount -t tmpfs stepdown-test /home && shift && exec "$@"', 'sh', etc, ...subject.argv, '--match', vol, 'ops', 'true'], {
       env: { PATH: BASE_PATH },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

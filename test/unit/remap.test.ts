@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { joinLines, splitLines } from '../../src/etc-files.js';
-import { changes, planRemap, specAfterRemap } from '../../src/remap.js';
+import { changes, planRemap } from '../../src/remap.js';
 import { resolveIdentity } from '../../src/identity.js';
 import { parseUserSpec } from '../../src/user-spec.js';
 
@@ -25,7 +25,7 @@ describe('planRemap', () => {
     expect(p).toMatchObject({ userName: 'ops', home: '/home/ops', from: { uid: 10001, gid: 10001 }, to: { uid: 4321, gid: 4321 }, notices: [] });
     expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:'));
     expect(text(p.group)).toBe(GROUP.replace('ops:x:10001:', 'ops:x:4321:'));
-    const after = resolveIdentity(specAfterRemap(parseUserSpec('ops'), p), { passwd: p.passwd!, group: p.group! });
+    const after = resolveIdentity(parseUserSpec('ops'), { passwd: p.passwd!, group: p.group! });
     expect(after).toMatchObject({ uid: 4321, gid: 4321, groups: [4321, 2000], home: '/home/ops' });
   });
 
@@ -63,17 +63,17 @@ describe('planRemap', () => {
     const p = plan('ops:app', 4321, 4321);
     expect(p.to).toEqual({ uid: 4321, gid: 10001 });
     expect(p.group).toBeUndefined();
-    const after = resolveIdentity(specAfterRemap(parseUserSpec('ops:app'), p), { passwd: p.passwd!, group: db.group });
+    const after = resolveIdentity(parseUserSpec('ops:app'), { passwd: p.passwd!, group: db.group });
     expect(after).toMatchObject({ uid: 4321, gid: 2000, groups: [2000] });
   });
 
-  it('accepts the user by uid, and resolves it by name afterwards', () => {
-    const p = plan('10001', 4321, 4321);
-    expect(specAfterRemap(parseUserSpec('10001'), p).user).toEqual({ kind: 'name', name: 'ops' });
+  it('refuses the user by uid before anything changes: it would not be found on the next start', () => {
+    expect(() => plan('10001', 4321, 4321)).toThrow("--match needs the user by name, not uid 10001: the remap changes its uid, so the next start would not find it; write 'ops'");
+    expect(() => plan('10001:app', 4321, 4321)).toThrow("write 'ops:app'");
   });
 
   it('refuses a user without a passwd entry', () => {
-    expect(() => plan('4242:4242', 4321, 4321)).toThrow(/--match needs a user with an entry in \/etc\/passwd/);
+    expect(() => plan('4242:4242', 4321, 4321)).toThrow(/--match needs the user by name, not uid 4242/);
     expect(() => plan('ghost', 4321, 4321)).toThrow(/'ghost' has none/);
   });
 

@@ -61,12 +61,17 @@ export function systemIdRisk(name: string, id: number): string | undefined {
   return undefined;
 }
 
+function rootRefusal(name: string, matchPath: string): string {
+  return `--match ${matchPath} would remap ${name}, which is uid 0: a remap never changes root's ids; name a non-root user, or unset STEPDOWN_MATCH for this command`;
+}
+
 const OPT_IN = '--allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)';
 
 export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: string, policy: RemapPolicy = { allowSystemIds: false }): RemapPlan {
   const passwd = parsePasswd(db.passwd).entries;
   const groups = parseGroup(db.group).entries;
   const u = spec.user;
+  if (u.kind === 'id' && u.id === 0) fail(rootRefusal('root', matchPath));
   if (u.kind === 'id') {
     // after the remap the uid is the volume's: a uid spec would not find the user on the next start
     const named = passwd.find((e) => e.uid === u.id);
@@ -75,9 +80,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
   const user = passwd.find((e) => e.name === fromArgv(u.name));
   if (!user) fail(`--match needs a user with an entry in /etc/passwd, and '${u.name}' has none; add the user in the image (useradd)`);
   const name = shown(user.name);
-  if (user.uid === 0) {
-    fail(`--match ${matchPath} would remap ${name}, which is uid 0: a remap never changes root's ids; name a non-root user, or unset STEPDOWN_MATCH for this command`);
-  }
+  if (user.uid === 0) fail(rootRefusal(name, matchPath));
   if (user.uid === NO_ID || user.gid === NO_ID) fail(`/etc/passwd gives ${name} the id ${NO_ID}, which is (uid_t)-1 and not a usable id; fix the file`);
 
   const notices: string[] = [];

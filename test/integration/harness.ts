@@ -4,6 +4,7 @@ import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll } from 'vitest';
 import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -54,9 +55,16 @@ export interface RunOptions {
   setup?: string;
 }
 
+const made: string[] = [];
+// every test file that uses the harness removes the temp dirs it made
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'stepdown-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755); // the target user must be able to reach files inside
+  made.push(dir);
   return dir;
 }
 

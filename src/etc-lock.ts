@@ -15,6 +15,7 @@
 // rewrite these files take the link()-based locks too.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { errnoCode, fail } from './errors.js';
 import { describe } from './atomic-write.js';
 
@@ -65,6 +66,7 @@ export async function lockEtc(files: string[], opts: LockOptions): Promise<EtcLo
     }
   }, HEARTBEAT_MS);
   heartbeat.unref();
+  for (const lock of held) removeLeftovers(lock);
   return {
     release() {
       clearInterval(heartbeat);
@@ -128,7 +130,8 @@ function tryLink(lock: string): 'locked' | 'busy' | 'read-only' {
     fs.linkSync(tmp, lock);
     return 'locked';
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return 'busy';
+    // ENOENT: a holder cleaning leftovers took our temp file for a dead run's; just try again
+    if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') return 'busy';
     return fail(`cannot create the lock ${lock}: ${describe(err)}; /etc/passwd and /etc/group are unchanged`);
   } finally {
     try {
@@ -211,4 +214,37 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }, { once: true });
   });
+}
+
+/** Removes the temp files (<lock>.stepdown-<pid>-…) of runs killed while taking the lock: those
+ * whose PID is gone, or that are older than STALE_MS (a PID from another namespace). */
+function removeLeftovers(lock: string): void {
+  const dir = path.dirname(lock);
+  const prefix = `${path.basename(lock)}.stepdown-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const pid = Number(/^(?:stale-)?([0-9]+)-/.exec(name.slice(prefix.length))?.[1]);
+    try {
+      if (pid === process.pid) continue;
+      if (Date.now() - fs.lstatSync(file).mtimeMs > STALE_MS || !alive(pid)) fs.unlinkSync(file);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) !== 'ESRCH';
+  }
 }

@@ -268,6 +268,8 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       fs.writeFileSync(path.join(w.etc, 'group.lock'), `${gone}\npid:[1]\n`); // stepdown's format, another namespace, not refreshed for long
       const old = new Date(Date.now() - 60_000);
       fs.utimesSync(path.join(w.etc, 'group.lock'), old, old);
+      fs.writeFileSync(path.join(w.etc, `passwd.lock.stepdown-${gone}-0123456789ab`), gone); // a run killed while locking
+      fs.writeFileSync(path.join(w.etc, `.passwd.stepdown-${gone}-0123456789ab`), 'half'); // a run killed while writing
       const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]);
       expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
       expect(fs.readdirSync(w.etc).sort()).toEqual(['group', 'passwd']);
@@ -311,6 +313,22 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(r.status).toBe(0);
       expect(r.stderr).toBe('');
       expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(400);
+    });
+  });
+
+  describe('resolution (also --check)', () => {
+    it('a passwd uid of 4294967295 is refused in one line by --check and by a run', () => {
+      fs.appendFileSync(path.join(w.etc, 'passwd'), 'big:x:4294967295:100::/:/bin/sh\n');
+      const msg = "/etc/passwd gives user 'big' uid 4294967295, which is (uid_t)-1 and not a usable id; fix the file";
+      refused(run(['--check', 'big']), msg);
+      refused(run(['big', '--', ...w.cmd]), msg);
+    });
+
+    it('a name with a space and non-ASCII letters that the files hold is accepted', () => {
+      fs.appendFileSync(path.join(w.etc, 'passwd'), 'Jörg Müller:x:10020:10020::/nonexistent:/bin/sh\n');
+      fs.appendFileSync(path.join(w.etc, 'group'), 'Grün:x:10020:\nteam:x:10021:x, Jörg Müller ,y\nteam2:x:10022: Jörg Müller\n');
+      const r = run(['--check', 'Jörg Müller']);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, 'uid=10020(Jörg Müller) gid=10020(Grün) groups=10020(Grün),10022(team2) home=/nonexistent\n', '']);
     });
   });
 });

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import { isTerminal } from './terminal.js';
 import { type StagedWrite, commit, discard, removeStaleTemps, stage } from './atomic-write.js';
-import { errnoCode, fail } from './errors.js';
+import { StepdownError, errnoCode, fail } from './errors.js';
 import { lockEtc } from './etc-lock.js';
 import { toBytes } from './etc-files.js';
 import type { EtcDb } from './identity.js';
@@ -72,7 +72,17 @@ export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string,
       writes.forEach(discard);
       throw err;
     }
-    const done = writes.map((w) => `${w.file}${commit(w) === 'in-place' ? ' (in place)' : ''}`);
+    const done: string[] = [];
+    for (const [i, w] of writes.entries()) {
+      try {
+        done.push(`${w.file}${commit(w) === 'in-place' ? ' (in place)' : ''}`);
+      } catch (err) {
+        writes.slice(i + 1).forEach(discard);
+        // group written, passwd not: the user still has its old ids and the planner finishes the job
+        if (done.length > 0 && err instanceof StepdownError) fail(`${err.message}; ${done.join(' and ')} was already written, and the next start finishes the remap`);
+        throw err;
+      }
+    }
     report(plan, done, result, opts);
     return planned(db, plan);
   } finally {

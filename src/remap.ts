@@ -17,7 +17,7 @@
 //   the image's files rely on its number; the user's primary gid moves instead.
 import { fail } from './errors.js';
 import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, fromArgv, parseGroup, parsePasswd, setField, shown } from './etc-files.js';
-import type { EtcDb } from './identity.js';
+import { type EtcDb, resolveIdentity } from './identity.js';
 import type { UserSpec } from './user-spec.js';
 
 export interface Owner {
@@ -79,6 +79,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
   }
   const user = passwd.find((e) => e.name === fromArgv(u.name));
   if (!user) fail(`--match needs a user with an entry in /etc/passwd, and '${u.name}' has none; add the user in the image (useradd)`);
+  resolveIdentity(spec, db); // a malformed entry or an unknown group fails now, before anything changes
   const name = shown(user.name);
   if (user.uid === 0) fail(rootRefusal(name, matchPath));
   if (user.uid === NO_ID || user.gid === NO_ID) fail(`/etc/passwd gives ${name} the id ${NO_ID}, which is (uid_t)-1 and not a usable id; fix the file`);
@@ -141,6 +142,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
   const plan: RemapPlan = { userName: name, home: shown(user.home), from, to, notices };
   if (passwdFile !== db.passwd) plan.passwd = passwdFile;
   if (groupFile) plan.group = groupFile;
+  resolveIdentity(spec, { passwd: passwdFile, group: groupFile ?? db.group }); // and so does the result
   return plan;
 }
 

@@ -296,6 +296,25 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(w.read('passwd')).toBe(w.passwd.replace('ops:x:10001:10001:', 'ops:x:4321:4321:'));
     });
 
+    it('a failed rename (an immutable /etc/passwd on an ext4 of its own): one line, passwd keeps its bytes, the next start finishes', () => {
+      const img = path.join(w.dir, 'etc.img');
+      expect(spawnSync('truncate', ['-s', '8M', img]).status).toBe(0);
+      expect(spawnSync('mkfs.ext4', ['-q', img]).status).toBe(0);
+      const mount = `mount -o loop ${img} /etc`;
+      const v = w.vol(4321, 4321);
+      const r = run(['--match', v, 'ops', '--', ...w.cmd], { setup: `${mount} && cp ${w.etc}/passwd ${w.etc}/group /etc/ && chattr +i /etc/passwd` });
+      refused(r, /^stepdown: cannot replace \/etc\/passwd: EPERM \(operation not permitted\) \(renaming \/etc\/\.passwd\.stepdown-[0-9]+-[0-9a-f]+\); \/etc\/passwd is unchanged; \/etc\/group was already written, and the next start finishes the remap\n$/);
+      const after = run(['-q', '--match', v, 'ops', '--', 'sh', '-c', 'ls -A /etc; cat /etc/passwd'], { setup: `${mount} && chattr -i /etc/passwd` });
+      expect(after.status).toBe(0);
+      expect(after.stdout).toBe('group\nlost+found\npasswd\n' + w.passwd.replace('ops:x:10001:10001:', 'ops:x:4321:4321:'));
+    });
+
+    it('an unknown group in user:group fails before anything changes', () => {
+      refused(run(['--match', w.vol(4321, 4321), 'ops:nosuch', '--', ...w.cmd]), /^stepdown: unknown group 'nosuch'/);
+      unchanged();
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
     it.each([['/.'], ['//'], ['/tmp/..'], ['/tmp/../.']])('--chown %s is / and refused in one line', (p) => {
       refused(run(['--match', w.vol(4321, 4321), '--chown', p, 'ops', '--', ...w.cmd]), `--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
       unchanged();

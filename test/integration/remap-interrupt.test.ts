@@ -71,7 +71,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
     const { code, at } = await run.done;
     expect(code).toBe(143);
     expect(at - sent).toBeLessThan(1000);
-    expect(run.stderr()).toMatch(/^stepdown: stopped by SIGTERM while re-owning files; \/etc\/passwd is unchanged and the next start finishes the job; the command was not run\n$/);
+    expect(run.stderr()).toMatch(/^stepdown: stopped by SIGTERM while re-owning files; \/etc\/passwd and \/etc\/group are unchanged and the next start finishes the job; the command was not run\n$/);
     expect(files()).toEqual([OLD_PASSWD(home), OLD_GROUP]);
     finishes();
   });

@@ -15,7 +15,6 @@
 //   filesystems that overwrite in place (ext4, xfs, tmpfs; not copy-on-write btrfs or zfs);
 //   then the file is truncated to the new length, fsynced, read back and compared. Any failure
 //   writes the old bytes back and reports it.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode, fail } from './errors.js';
@@ -35,6 +34,13 @@ export function tempPrefix(target: string): string {
   return `.${path.basename(target)}.stepdown-`;
 }
 
+/** pid-random: unique between processes (pid) and between PID namespaces sharing /etc (random);
+ * files are created with O_EXCL, so a clash fails instead of sharing a file. Not node:crypto:
+ * loading it would cost every start. */
+export function uniqueSuffix(): string {
+  return `${process.pid}-${Math.random().toString(16).slice(2, 14).padEnd(12, '0')}`;
+}
+
 const WRITE_ERRORS = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 /**
@@ -46,7 +52,7 @@ export function stage(file: string, bytes: Buffer): StagedWrite | undefined {
   const target = realTarget(file);
   const st = fs.statSync(target);
   const dir = path.dirname(target);
-  const tmp = path.join(dir, `${tempPrefix(target)}${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  const tmp = path.join(dir, `${tempPrefix(target)}${uniqueSuffix()}`);
   let fd: number;
   try {
     fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);

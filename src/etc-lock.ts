@@ -13,11 +13,10 @@
 // Otherwise the caller waits, polling, up to a bound, then gives up with the lock's name.
 // glibc's lckpwdf() (/etc/.pwd.lock) uses fcntl locks, which Node cannot take; the tools that
 // rewrite these files take the link()-based locks too.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode, fail } from './errors.js';
-import { describe } from './atomic-write.js';
+import { describe, uniqueSuffix } from './atomic-write.js';
 
 export const HEARTBEAT_MS = 1000;
 export const STALE_MS = 10_000;
@@ -118,7 +117,7 @@ async function acquire(lock: string, opts: LockOptions): Promise<boolean> {
 
 /** Creates lock via a uniquely named file and link(2), which fails if lock exists. */
 function tryLink(lock: string): 'locked' | 'busy' | 'read-only' {
-  const tmp = `${lock}.stepdown-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  const tmp = `${lock}.stepdown-${uniqueSuffix()}`;
   try {
     fs.writeFileSync(tmp, ownContent(), { flag: 'wx', mode: 0o600 });
   } catch (err) {
@@ -179,7 +178,7 @@ function isStale(h: Holder): boolean {
 /** Removes a stale lock, unless another process replaced it since it was read: the lock is
  * first renamed aside (atomic), and put back with link(2) if it turns out to be a fresh one. */
 function removeStale(lock: string, raw: string): void {
-  const aside = `${lock}.stepdown-stale-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  const aside = `${lock}.stepdown-stale-${uniqueSuffix()}`;
   try {
     fs.renameSync(lock, aside);
   } catch {

@@ -41,9 +41,10 @@ const GROUP = '/etc/group';
 /** Remaps spec's user to owner (see remap.ts) and returns the /etc to resolve the user against. */
 export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string, opts: RemapOptions): Promise<EtcDb> {
   if (!opts.root) {
-    const plan = planRemap(spec, opts.readDb(), owner, matchPath, opts.policy);
+    const db = opts.readDb();
+    const plan = planRemap(spec, db, owner, matchPath, opts.policy);
     plan.notices.forEach(opts.notice);
-    return planned(opts.readDb(), plan);
+    return planned(db, plan);
   }
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
@@ -61,7 +62,8 @@ export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string,
     }
     const writes = stageAll(plan);
     if (writes === undefined) {
-      opts.notice(`${PASSWD} and ${GROUP} cannot be written (read-only): nothing was written and no file re-owned; running as uid ${plan.to.uid} gid ${plan.to.gid} for this start only`);
+      const files = [plan.group && GROUP, plan.passwd && PASSWD].filter(Boolean).join(' and ');
+      opts.notice(`${files} cannot be written (read-only): nothing was written and no file re-owned; running as uid ${plan.to.uid} gid ${plan.to.gid} for this start only`);
       return planned(db, plan);
     }
     let result: ReownResult & { roots: string[] };

@@ -116,7 +116,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--match ($name)', (subject: Subject)
 
   it('read-only /etc: writes nothing, still runs as the volume owner', () => {
     const r = run(['--match', w.vol, 'ops', '--', 'id', '-u'], { setup: 'mount -o remount,bind,ro /etc' });
-    expect(r.stderr).toBe('stepdown: /etc/passwd and /etc/group cannot be written (read-only): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n');
+    expect(r.stderr).toBe('stepdown: /etc/group and /etc/passwd cannot be written (read-only): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n');
     expect([r.status, r.stdout]).toEqual([0, '4321\n']);
     expect(read('passwd')).toBe(w.passwd);
     expect(owner(path.join(w.home, 'both'))).toBe('10001:10001');

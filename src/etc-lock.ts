@@ -105,7 +105,7 @@ async function acquire(lock: string, opts: LockOptions): Promise<boolean> {
     const waited = Date.now() - started;
     const who = holder?.pid !== undefined ? `pid ${holder.pid}` : 'another process';
     if (waited >= opts.waitMs) {
-      fail(`${lock} is held by ${who} (another stepdown, or useradd/usermod) and was not released within ${Math.round(opts.waitMs / 1000)} s; /etc/passwd and /etc/group are unchanged. Retry; if no such process runs, remove ${lock}`);
+      fail(`${lock} is held by ${who} (another stepdown, or useradd/usermod) and was not released within ${opts.waitMs % 1000 === 0 ? `${opts.waitMs / 1000} s` : `${opts.waitMs} ms`}; /etc/passwd and /etc/group are unchanged. Retry; if no such process runs, remove ${lock}`);
     }
     if (!told) {
       opts.notice(`waiting for ${lock} (held by ${who})`);

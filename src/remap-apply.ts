@@ -1,5 +1,6 @@
-// Carries out a remap as root. Under the /etc lock (etc-lock.ts): re-read /etc/passwd and
-// /etc/group (another start may have just done the job), plan, stage the new files as temp
+// Carries out a remap as root. When the files show work to do (a restart usually finds none,
+// and then nothing is locked or written), under the /etc lock (etc-lock.ts): re-read
+// /etc/passwd and /etc/group (another start may have just done the job), plan, stage the new files as temp
 // files (a full disk or an unwritable /etc is found before anything changes), re-own the
 // user's home and the --chown trees, then put /etc/group and then /etc/passwd in place.
 //
@@ -40,11 +41,12 @@ const GROUP = '/etc/group';
 
 /** Remaps spec's user to owner (see remap.ts) and returns the /etc to resolve the user against. */
 export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string, opts: RemapOptions): Promise<EtcDb> {
-  if (!opts.root) {
-    const db = opts.readDb();
-    const plan = planRemap(spec, db, owner, matchPath, opts.policy);
-    plan.notices.forEach(opts.notice);
-    return planned(db, plan);
+  // a restart usually finds the job done: then nothing is locked or written
+  const first = opts.readDb();
+  const unlocked = planRemap(spec, first, owner, matchPath, opts.policy);
+  if (!opts.root || !changes(unlocked)) {
+    unlocked.notices.forEach(opts.notice);
+    return planned(first, unlocked);
   }
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);

@@ -257,7 +257,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
     it('a lock held by a live process: waits, then gives up with one line (short wait injected), nothing changed', () => {
       fs.writeFileSync(path.join(w.etc, 'passwd.lock'), String(process.pid)); // shadow-utils' format, a live PID
       const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { STEPDOWN_TEST_LOCK_WAIT_MS: '300' } });
-      refused(r, `/etc/passwd.lock is held by pid ${process.pid} (another stepdown, or useradd/usermod) and was not released within 0 s; /etc/passwd and /etc/group are unchanged. Retry; if no such process runs, remove /etc/passwd.lock`);
+      refused(r, `/etc/passwd.lock is held by pid ${process.pid} (another stepdown, or useradd/usermod) and was not released within 300 ms; /etc/passwd and /etc/group are unchanged. Retry; if no such process runs, remove /etc/passwd.lock`);
       expect(w.read('passwd')).toBe(w.passwd);
       expect(fs.readFileSync(path.join(w.etc, 'passwd.lock'), 'utf8')).toBe(String(process.pid));
     });

@@ -262,6 +262,26 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(fs.readFileSync(path.join(w.etc, 'passwd.lock'), 'utf8')).toBe(String(process.pid));
     });
 
+    it('SIGTERM while waiting for the lock (docker stop): 143 at once, one line, nothing changed', async () => {
+      fs.writeFileSync(path.join(w.etc, 'passwd.lock'), String(process.pid));
+      const script = 'mount --bind "$1" /etc && mount -t tmpfs none /root && mount -t tmpfs none /home && shift && exec "$@"';
+      const c = spawn('unshare', ['--mount', 'sh', '-c', script, 'sh', w.etc, ...subject.argv, '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { PATH: BASE_PATH } });
+      let err = '';
+      const waiting = new Promise<void>((resolve) =>
+        c.stderr.on('data', (d: Buffer) => {
+          err += d;
+          if (err.includes('waiting for')) resolve();
+        }),
+      );
+      const exit = new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)));
+      await waiting;
+      c.kill('SIGTERM');
+      expect(await exit).toBe(143);
+      expect(err).toBe(`stepdown: waiting for /etc/passwd.lock (held by pid ${process.pid})\nstepdown: stopped by SIGTERM while waiting for /etc/passwd.lock; nothing was changed; the command was not run\n`);
+      expect(w.read('passwd')).toBe(w.passwd);
+      expect(w.ran()).toBe(false);
+    });
+
     it('a stale lock (its process is gone) is removed and the remap goes ahead', () => {
       const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
       fs.writeFileSync(path.join(w.etc, 'passwd.lock'), gone);

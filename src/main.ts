@@ -30,8 +30,6 @@ export function readStatus(): ProcStatus {
   }
 }
 
-export { readDb };
-
 /** Refuse a setuid/setgid install: stepdown steps down, it never steps up. */
 function refuseSetuidInstall(): void {
   let mode = 0;

@@ -83,3 +83,12 @@ describe('bytes', () => {
     expect(out.includes(Buffer.from([0xef, 0xbf, 0xbd]))).toBe(false); // no U+FFFD
   });
 });
+
+describe('edits at the edges of a line', () => {
+  it('a CRLF line whose last field is edited keeps its \r; a line with leading spaces keeps them', () => {
+    const file = splitLines('ops:x:10001:10001\r\n  dev:x:5:5::/h:/bin/sh\n');
+    expect(parsePasswd(file).entries.map((e) => [e.name, e.gid])).toEqual([['ops', 10001], ['dev', 5]]);
+    const out = joinLines(setField(setField(file, 0, 3, '4321'), 1, PASSWD_UID, '6'));
+    expect(out).toBe('ops:x:10001:4321\r\n  dev:x:6:5::/h:/bin/sh\n');
+  });
+});

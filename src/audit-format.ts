@@ -4,6 +4,7 @@ import type { AuditReport, Check, Verdict } from './audit.js';
 
 const COLOUR: Record<Verdict, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', unknown: '\x1b[2m' };
 const RESET = '\x1b[0m';
+const MAX_WIDTH = 400;
 
 export function formatJson(report: AuditReport): string {
   return JSON.stringify(report, null, 2) + '\n';
@@ -37,7 +38,8 @@ function fixText(c: Check): string {
 }
 
 export function formatTable(report: AuditReport, opts: { colour: boolean; width: number }): string {
-  const width = Math.max(opts.width, 80);
+  // COLUMNS comes from the environment: a huge value must not build gigabyte-wide rows
+  const width = Math.min(Math.max(opts.width, 80), MAX_WIDTH);
   const headers = ['CHECK', 'FOUND', 'VERDICT', 'FIX'];
   const rows = report.checks.map((c) => [c.id + (c.restricted ? ' *' : ''), c.found, c.verdict.toUpperCase(), fixText(c)]);
   const idWidth = Math.max(headers[0]!.length, ...rows.map((r) => r[0]!.length));

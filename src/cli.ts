@@ -1,6 +1,7 @@
 // Turns argv (and STEPDOWN_* environment) into an Invocation. Option parsing stops at the
 // user-spec: everything after it is the command, and one '--' right after it is a separator,
 // so both `stepdown ops ls -l` and `stepdown ops -- node server.js` work.
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { fail } from './errors.js';
 
@@ -8,7 +9,7 @@ export type Invocation =
   | { kind: 'print'; text: string }
   | { kind: 'check'; spec: string }
   | { kind: 'audit'; json: boolean; strict: boolean }
-  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean };
+  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean };
 
 const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
 const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
@@ -38,6 +39,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     .argument('[command...]')
     .option('--match <path>', "remap the user to the owner uid/gid of <path> first (env STEPDOWN_MATCH)")
     .addOption(new Option('--chown <path>', 're-own this tree too after a remap (repeatable)').argParser(collect).default([] as string[], 'none'))
+    .option('--allow-system-ids', "with --match: accept a volume owner that is a system account or privileged group (env STEPDOWN_ALLOW_SYSTEM_IDS=1)")
     .option('-q, --quiet', 'no notices; errors still print')
     .option('--check', "print the identity <user-spec> resolves to, run nothing")
     .option('--audit', 'report what the kernel says about this process (uid, capabilities, no_new_privs, seccomp, mounts, limits), run nothing')
@@ -61,7 +63,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     throw err;
   }
 
-  const opts = program.opts<{ match?: string; chown: string[]; quiet?: boolean; check?: boolean; audit?: boolean; json?: boolean; strict?: boolean }>();
+  const opts = program.opts<{ match?: string; chown: string[]; allowSystemIds?: boolean; quiet?: boolean; check?: boolean; audit?: boolean; json?: boolean; strict?: boolean }>();
   const [spec, ...rest] = program.args;
   if (opts.audit) {
     if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
@@ -81,8 +83,10 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
 
   const match = opts.match ?? (matchEnv || undefined);
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
-  for (const p of opts.chown) if (p.replace(/\/+$/, '') === '') fail(`--chown ${p}: refusing to re-own the whole filesystem; name the trees the user owns`);
-  const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true };
+  // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
+  for (const p of opts.chown) if (path.resolve('/', p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
+  if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
+  const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
   if (match !== undefined) inv.match = match;
   return inv;
 }

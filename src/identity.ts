@@ -1,7 +1,7 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
 import { fail } from './errors.js';
-import { type EtcFile, type GroupEntry, type PasswdEntry, parseGroup, parsePasswd } from './etc-files.js';
+import { type EtcFile, type GroupEntry, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from './etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
 
 export interface Identity {
@@ -27,6 +27,7 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
   if (spec.group) {
     const g = findGroup(spec, spec.group, group.entries, group.malformed);
     const uid = user ? user.uid : (spec.user as { id: number }).id;
+    usable(g.gid, 'gid', `group '${g.name ?? g.gid}'`, '/etc/group');
     return withNames({ uid, gid: g.gid, groups: [g.gid], home: homeOf(user) }, user, g.name);
   }
   if (!user) {
@@ -36,22 +37,33 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
         `name the group too (e.g. '${id}:${id}') or add the user to /etc/passwd`,
     );
   }
+  usable(user.gid, 'gid', `user '${shown(user.name)}'`, '/etc/passwd');
+  // linear in the size of /etc/group, however many groups list the user
   const groups = [user.gid];
+  const seen = new Set(groups);
   for (const g of group.entries) {
-    if (g.members.includes(user.name) && !groups.includes(g.gid)) groups.push(g.gid);
+    if (seen.has(g.gid) || !g.members.includes(user.name)) continue;
+    usable(g.gid, 'gid', `group '${shown(g.name)}' (which lists ${shown(user.name)})`, '/etc/group');
+    seen.add(g.gid);
+    groups.push(g.gid);
   }
   const primary = group.entries.find((g) => g.gid === user.gid);
   return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
 }
 
+/** (uid_t)-1 means "leave unchanged" to setresuid/setgroups: a file that gives it is refused. */
+function usable(id: number, what: 'uid' | 'gid', whose: string, file: string): void {
+  if (id === NO_ID) fail(`${file} gives ${whose} ${what} ${NO_ID}, which is (${what === 'uid' ? 'uid_t' : 'gid_t'})-1 and not a usable id; fix the file`);
+}
+
 function withNames(id: Identity, user: PasswdEntry | undefined, groupName: string | undefined): Identity {
-  if (user) id.userName = user.name;
-  if (groupName !== undefined) id.groupName = groupName;
+  if (user) id.userName = shown(user.name);
+  if (groupName !== undefined) id.groupName = shown(groupName);
   return id;
 }
 
 function homeOf(user: PasswdEntry | undefined): string {
-  return user && user.home !== '' ? user.home : '/';
+  return user && user.home !== '' ? shown(user.home) : '/';
 }
 
 function findUser(
@@ -61,14 +73,16 @@ function findUser(
 ): PasswdEntry | undefined {
   const u = spec.user;
   if (u.kind === 'id') return entries.find((e) => e.uid === u.id);
-  const bad = malformed.find((m) => m.name === u.name);
-  const found = entries.find((e) => e.name === u.name);
+  const name = fromArgv(u.name);
+  const bad = malformed.find((m) => m.name === name);
+  const found = entries.find((e) => e.name === name);
   if (bad && (!found || bad.line - 1 < found.line)) {
     fail(`/etc/passwd line ${bad.line} for user '${u.name}' is malformed (uid and gid must be numbers); fix the file`);
   }
   if (!found) {
     fail(`unknown user '${u.name}': no such name in /etc/passwd; use an existing user or a numeric 'uid:gid'`);
   }
+  usable(found.uid, 'uid', `user '${u.name}'`, '/etc/passwd');
   return found;
 }
 
@@ -82,8 +96,9 @@ function findGroup(
     const named = entries.find((e) => e.gid === g.id);
     return named ? { gid: g.id, name: named.name } : { gid: g.id };
   }
-  const bad = malformed.find((m) => m.name === g.name);
-  const found = entries.find((e) => e.name === g.name);
+  const name = fromArgv(g.name);
+  const bad = malformed.find((m) => m.name === name);
+  const found = entries.find((e) => e.name === name);
   if (bad && (!found || bad.line - 1 < found.line)) {
     fail(`/etc/group line ${bad.line} for group '${g.name}' is malformed (gid must be a number); fix the file`);
   }

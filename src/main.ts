@@ -8,14 +8,14 @@ import { parseArgs } from './cli.js';
 import { type Found, confirmExecutable, findCommand, realFileSystem } from './command.js';
 import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop.js';
 import { EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './errors.js';
-import { namesById, splitLines } from './etc-files.js';
+import { namesById } from './etc-files.js';
+import { readDb } from './etc-read.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
 import { execTarget } from './exec.js';
-import { lookup, readOriginal, refuseAlteredArguments, refuseAlteredEnviron, targetEnv } from './environ.js';
+import { type Environ, lookup, readOriginal, refuseAlteredArguments, refuseAlteredEnviron, targetEnv } from './environ.js';
 import { CAP_CHOWN, hasBit, maskOf, parseProcStatus, type ProcStatus } from './proc-status.js';
 import { parseUserSpec } from './user-spec.js';
-import { planRemap, specAfterRemap } from './remap.js';
-import { applyRemap } from './remap-apply.js';
+import { remapUser } from './remap-apply.js';
 import { isTerminal } from './terminal.js';
 import { verifyDrop } from './verify.js';
 
@@ -28,19 +28,6 @@ export function readStatus(): ProcStatus {
   } catch (err) {
     fail(`cannot read /proc/self/status (${errnoCode(err) ?? String(err)}); stepdown needs /proc mounted`);
   }
-}
-
-function readEtc(path: string): string {
-  try {
-    return fs.readFileSync(path, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return '';
-    fail(`cannot read ${path}: ${errnoCode(err) ?? String(err)}`);
-  }
-}
-
-export function readDb(): EtcDb {
-  return { passwd: splitLines(readEtc('/etc/passwd')), group: splitLines(readEtc('/etc/group')) };
 }
 
 /** Refuse a setuid/setgid install: stepdown steps down, it never steps up. */
@@ -100,6 +87,19 @@ function runAudit(json: boolean, strict: boolean): number {
   return strict && report.strictFailed ? 1 : 0;
 }
 
+function envFlag(environ: Environ, name: string): boolean {
+  const v = lookup(environ, name);
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  fail(`${name}=${JSON.stringify(v)}: use 1 to turn it on, 0 or unset for off`);
+}
+
+/** Timings only the tests change (a wait or a threshold that must not depend on machine speed). */
+function testKnob(environ: Environ, name: string): number | undefined {
+  const v = lookup(environ, name);
+  return v !== undefined && /^[0-9]{1,7}$/.test(v) ? Number(v) : undefined;
+}
+
 async function main(argv: string[]): Promise<number | void> {
   const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
   if (typeof process.execve !== 'function') fail(`${process.execPath} is Node ${process.version}, too old for stepdown (it needs process.execve, Node >= 22.15); use Node 24, or the single executable`);
@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number | void> {
     return;
   }
   let db = readDb();
-  let spec = parseUserSpec(inv.spec);
+  const spec = parseUserSpec(inv.spec);
   if (inv.kind === 'check') {
     say(1, formatIdentity(resolveIdentity(spec, db), db));
     return;
@@ -126,16 +126,19 @@ async function main(argv: string[]): Promise<number | void> {
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
   if (inv.match !== undefined) {
     const notice = (line: string) => inv.quiet || tell(line);
-    const plan = planRemap(spec, db, ownerOf(inv.match), inv.match);
-    plan.notices.forEach(notice);
-    // only root can rewrite /etc and re-own files; anyone else can only already be that user
-    if (process.geteuid!() === 0) {
-      refuseTooManyGroupsEarly(() => resolveIdentity(spec, db)); // before the remap writes anything
-      const capEff = maskOf(status, 'CapEff');
-      await applyRemap(plan, { chown: inv.chown, notice, canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN) });
-    }
-    db = { passwd: plan.passwd ?? db.passwd, group: plan.group ?? db.group };
-    spec = specAfterRemap(spec, plan);
+    // too many groups is refused before the remap writes anything (membership does not change)
+    if (process.geteuid!() === 0) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
+    const capEff = maskOf(status, 'CapEff');
+    db = await remapUser(spec, ownerOf(inv.match), inv.match, {
+      chown: inv.chown,
+      canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN),
+      root: process.geteuid!() === 0,
+      policy: { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') },
+      notice,
+      readDb,
+      lockWaitMs: testKnob(environ, 'STEPDOWN_TEST_LOCK_WAIT_MS') ?? 30_000,
+      progressAfterMs: testKnob(environ, 'STEPDOWN_TEST_PROGRESS_AFTER_MS') ?? 1000,
+    });
   }
   const target = resolveIdentity(spec, db);
 

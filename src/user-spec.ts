@@ -1,6 +1,8 @@
 // Parses `user` or `user:group`. Each part is a name or a plain decimal id.
-// Stricter than gosu on purpose: `+0`, `-1`, ` 0`, `007`, `a:b:c`, empty parts are refused,
-// because a typo in a user-spec must never quietly mean root.
+// Numbers are stricter than gosu on purpose: `+0`, `-1`, ` 0`, `007`, `a:b:c`, empty parts are
+// refused, because a typo in a user-spec must never quietly mean root. An all-digit part is an
+// id; anything else is a name, taken as it is: the files decide whether it exists (like gosu,
+// so a name with spaces or non-ASCII letters that /etc/passwd holds works).
 import { fail } from './errors.js';
 
 export type IdOrName = { kind: 'id'; id: number } | { kind: 'name'; name: string };
@@ -12,7 +14,8 @@ export interface UserSpec {
 }
 
 export const MAX_ID = 2147483647;
-const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.@$-]*$/;
+/** Looks like a number but is not a plain decimal: a sign, or spaces around digits. */
+const NUMBER_LIKE = /^[\s+-]*[0-9]+\s*$/;
 const EXAMPLE = `use a name or id from /etc/passwd, optionally with ':group' (e.g. 'app' or '1000:1000')`;
 
 export function parseUserSpec(text: string): UserSpec {
@@ -36,7 +39,7 @@ function parsePart(text: string, part: string, what: 'user' | 'group'): IdOrName
     if (id > MAX_ID) fail(`invalid user-spec '${text}': ${what} id ${part} is out of range 0-${MAX_ID}`);
     return { kind: 'id', id };
   }
-  if (!NAME.test(part)) {
+  if (NUMBER_LIKE.test(part) || /[\0-\x1f\x7f]/.test(part)) {
     fail(`invalid user-spec '${text}': '${printable(part)}' is neither a ${what} name nor a decimal id; ${EXAMPLE}`);
   }
   return { kind: 'name', name: part };

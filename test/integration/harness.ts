@@ -4,6 +4,7 @@ import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll } from 'vitest';
 import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -54,14 +55,26 @@ export interface RunOptions {
   setup?: string;
 }
 
+const made: string[] = [];
+// every test file that uses the harness removes the temp dirs it made
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'stepdown-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755); // the target user must be able to reach files inside
+  made.push(dir);
   return dir;
 }
 
-const BIND_FILES = 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group';
-const BIND_DIR = 'mount --bind "$1" /etc';
+// /etc is always private: a bound directory, or an overlay of the host's /etc whose writes land
+// in the run's temp dir, with the passwd and group files bound on top. /root and /home are empty
+// tmpfs mounts. Even a wrong remap (a lock file, a temp file, a walk of root's home) cannot
+// touch the machine's real files.
+const PRIVATE = 'mount -t tmpfs -o mode=0700 stepdown-test /root && mount -t tmpfs -o mode=0755 stepdown-test /home';
+const BIND_FILES = `mount -t overlay overlay -o lowerdir=/etc,upperdir="$3/up",workdir="$3/work" /etc && mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && ${PRIVATE}`;
+const BIND_DIR = `mount --bind "$1" /etc && ${PRIVATE}`;
 
 /** Runs argv (stepdown or anything else) inside a private mount namespace with the given /etc files. */
 export function runWithEtc(argv: string[], opts: RunOptions = {}): Run {
@@ -70,14 +83,16 @@ export function runWithEtc(argv: string[], opts: RunOptions = {}): Run {
   const gr = path.join(dir, 'group');
   fs.writeFileSync(pw, opts.passwd ?? LAB_PASSWD, { mode: 0o644 });
   fs.writeFileSync(gr, opts.group ?? LAB_GROUP, { mode: 0o644 });
+  fs.mkdirSync(path.join(dir, 'up'));
+  fs.mkdirSync(path.join(dir, 'work'));
   const env = Object.fromEntries(
     Object.entries({ PATH: BASE_PATH, ...opts.env }).filter((e): e is [string, string] => e[1] !== undefined),
   );
   // the environment is set by `env -i` after the mounts: the shell doing the mounts would add PWD
   // and drop names that are not shell identifiers, and the tests must see exactly what they set
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const script = `${opts.etcDir ? BIND_DIR : BIND_FILES} && ${opts.setup ?? 'true'} && shift 2 && exec "$@"`;
-  const binds = opts.etcDir ? [opts.etcDir, '-'] : [pw, gr];
+  const script = `${opts.etcDir ? BIND_DIR : BIND_FILES} && ${opts.setup ?? 'true'} && shift 3 && exec "$@"`;
+  const binds = opts.etcDir ? [opts.etcDir, '-', '-'] : [pw, gr, dir];
   const r = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', ...binds, 'env', '-i', ...assignments, ...(opts.wrapper ?? []), ...argv], {
     env: { PATH: BASE_PATH },
     encoding: 'utf8',

@@ -39,7 +39,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
   }
 
   function start() {
-    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && shift && exec "$@"', 'sh', etc, ...subject.argv, '--match', vol, 'ops', 'true'], {
+    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc && mount -t tmpfs -o mode=0700 stepdown-test /root && mount -t tmpfs stepdown-test /home && shift && exec "$@"', 'sh', etc, ...subject.argv, '--match', vol, 'ops', 'true'], {
       env: { PATH: BASE_PATH },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -71,18 +71,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('interrupted remap ($name)', (subject
     const { code, at } = await run.done;
     expect(code).toBe(143);
     expect(at - sent).toBeLessThan(1000);
-    expect(run.stderr()).toMatch(/^stepdown: stopped by SIGTERM while re-owning files; \/etc\/passwd is unchanged and the next start finishes the job; the command was not run\n$/);
+    expect(run.stderr()).toMatch(/^stepdown: stopped by SIGTERM while re-owning files; \/etc\/passwd and \/etc\/group are unchanged and the next start finishes the job; the command was not run\n$/);
     expect(files()).toEqual([OLD_PASSWD(home), OLD_GROUP]);
     finishes();
   });
 
-  it('on a terminal, a walk longer than a second shows progress, then the one-line summary', () => {
+  it('on a terminal, a walk longer than the threshold shows progress, then the one-line summary', () => {
     reset();
     const cmd = [...subject.argv, '--match', vol, 'ops', 'true'].join(' ');
-    const r = runWithEtc(['script', '-qec', cmd, '/dev/null'], { etcDir: etc, env: { TERM: 'dumb' } });
+    // the threshold (a second) is set to 0 so that no machine is too fast for the test
+    const r = runWithEtc(['script', '-qec', cmd, '/dev/null'], { etcDir: etc, env: { TERM: 'dumb', STEPDOWN_TEST_PROGRESS_AFTER_MS: '0' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\rstepdown: re-owning files: \d+ scanned, \d+ changed/);
-    expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[Kstepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); re-owned ${FILES + FILES / 500 + 1} of ${FILES + FILES / 500 + 1} entries in ${home} \\((\\d+)\\.\\d s\\)\\r?\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[Kstepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); wrote /etc/group and /etc/passwd; re-owned ${FILES + FILES / 500 + 1} of ${FILES + FILES / 500 + 1} entries in ${home} \\((\\d+)\\.\\d s\\)\\r?\\n$`));
     expect(files()).toEqual([NEW_PASSWD(home), NEW_GROUP]);
   });
 

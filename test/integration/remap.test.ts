@@ -52,7 +52,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--match ($name)', (subject: Subject)
 
   it('becomes the volume owner: ids, groups, HOME, new files on the volume, passwd/group byte-exact, home re-owned', () => {
     const r = run(['--match', w.vol, 'ops', '--', 'sh', '-c', `touch ${w.vol}/made-by-app && ${PROBE[2]}`, 'sh']);
-    expect(r.stderr).toBe(`stepdown: ops is now uid 4321 gid 4321 (was 10001:10001); re-owned 8 of 9 entries in ${w.home} (0.0 s)\n`);
+    expect(r.stderr).toBe(`stepdown: ops is now uid 4321 gid 4321 (was 10001:10001); wrote /etc/group and /etc/passwd; re-owned 8 of 9 entries in ${w.home} (0.0 s)\n`);
     expect(r.status).toBe(0);
     expect(identityOf(r.stdout)).toBe('4321:4321:2000 4321');
     expect(r.stdout).toMatch(new RegExp(`^HOME=${w.home}$`, 'm'));
@@ -116,7 +116,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--match ($name)', (subject: Subject)
 
   it('read-only /etc: writes nothing, still runs as the volume owner', () => {
     const r = run(['--match', w.vol, 'ops', '--', 'id', '-u'], { setup: 'mount -o remount,bind,ro /etc' });
-    expect(r.stderr).toMatch(/^stepdown: \/etc is read-only: not writing .*running as uid 4321 gid 4321 anyway\n$/);
+    expect(r.stderr).toBe('stepdown: /etc/group and /etc/passwd cannot be written (read-only): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n');
     expect([r.status, r.stdout]).toEqual([0, '4321\n']);
     expect(read('passwd')).toBe(w.passwd);
     expect(owner(path.join(w.home, 'both'))).toBe('10001:10001');
@@ -157,8 +157,9 @@ describe.skipIf(!IS_ROOT).each(subjects())('--match ($name)', (subject: Subject)
 
   it.each([
     [['--match', '/nonexistent/vol', 'ops', 'true'], /--match \/nonexistent\/vol: no such file or directory; mount the volume there/],
-    [['--match', '/tmp', '4242:4242', 'true'], /--match needs a user with an entry in \/etc\/passwd/],
-    [['--match', '/tmp', '--chown', '/', 'ops', 'true'], /refusing to re-own the whole filesystem/],
+    [['--match', '/tmp', '4242:4242', 'true'], /--match needs the user by name, not uid 4242/],
+    [['--match', '/tmp', 'ghost', 'true'], /--match needs a user with an entry in \/etc\/passwd, and 'ghost' has none/],
+    [['--match', '/tmp', '--chown', '/', 'ops', 'true'], /refuses to re-own the whole filesystem/],
   ])('%j is refused (125)', (args, message) => {
     const r = run(args);
     expect(r.status).toBe(125);

@@ -16,7 +16,7 @@ describe('--audit', () => {
   });
 
   it('after a user-spec it belongs to the command: `stepdown ops -- stepdown --audit` audits what ops gets', () => {
-    expect(parse('ops', '--', 'stepdown', '--audit', '--strict')).toEqual({ kind: 'run', spec: 'ops', command: ['stepdown', '--audit', '--strict'], chown: [], quiet: false });
+    expect(parse('ops', '--', 'stepdown', '--audit', '--strict')).toEqual({ kind: 'run', spec: 'ops', command: ['stepdown', '--audit', '--strict'], chown: [], quiet: false, allowSystemIds: false });
   });
 
   it.each([

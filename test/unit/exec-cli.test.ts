@@ -18,7 +18,7 @@ describe('parseArgs', () => {
   const parse = (...argv: string[]) => parseArgs(argv, undefined, 'stepdown 9.9.9 (node v0)');
 
   it('stops option parsing at the user-spec (gosu style)', () => {
-    expect(parse('ops', 'ls', '-l')).toEqual({ kind: 'run', spec: 'ops', command: ['ls', '-l'], chown: [], quiet: false });
+    expect(parse('ops', 'ls', '-l')).toEqual({ kind: 'run', spec: 'ops', command: ['ls', '-l'], chown: [], quiet: false, allowSystemIds: false });
   });
 
   it('takes one -- right after the user-spec as a separator, and keeps the rest verbatim', () => {

@@ -85,3 +85,30 @@ describe('resolveIdentity: our rules', () => {
     expect(() => resolve('nobody', empty)).toThrow(/unknown user 'nobody'/);
   });
 });
+
+describe('resolution details that must match initgroups', () => {
+  const r = (spec: string, passwd: string, group: string) => resolveIdentity(parseUserSpec(spec), { passwd: splitLines(passwd), group: splitLines(group) });
+  const PW = 'ops:x:1500:1500::/home/ops:/bin/sh\n';
+
+  it('member lists as glibc reads them: "app, ops " does not list ops; " ops" does; "ops\\r" does not', () => {
+    expect(r('ops', PW, 'a:x:10:app, ops \nb:x:11: ops,x\nc:x:12:x,ops\r\n').groups).toEqual([1500, 11]);
+  });
+
+  it('(uid_t)-1 from the files is refused in one line, also for --check', () => {
+    expect(() => r('big', 'big:x:4294967295:1::/:\n', '')).toThrow("/etc/passwd gives user 'big' uid 4294967295, which is (uid_t)-1 and not a usable id; fix the file");
+    expect(() => r('big', 'big:x:5:4294967295::/:\n', '')).toThrow(/gives user 'big' gid 4294967295, which is \(gid_t\)-1/);
+    expect(() => r('ops', PW, 'g:x:4294967295:ops\n')).toThrow(/group 'g' \(which lists ops\) gid 4294967295/);
+  });
+
+  it('any name the files hold: spaces and non-ASCII letters', () => {
+    const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+    expect(r('Jörg Müller', utf8('Jörg Müller:x:1600:1600::/home/j:/bin/sh\n'), utf8('Grün:x:1600:\n'))).toMatchObject({ uid: 1600, userName: 'Jörg Müller', groupName: 'Grün', home: '/home/j' });
+  });
+
+  it('a user in 70,000 groups: every gid once, in file order', () => {
+    const many = Array.from({ length: 70_000 }, (_, i) => `g${i}:x:${100_000 + i}:ops`).join('\n') + '\n';
+    const id = r('ops', PW, many + 'dup:x:100000:ops\n');
+    expect(id.groups.length).toBe(70_001);
+    expect(id.groups[1]).toBe(100_000);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { joinLines, splitLines } from '../../src/etc-files.js';
-import { changes, planRemap, specAfterRemap } from '../../src/remap.js';
+import { changes, planRemap } from '../../src/remap.js';
 import { resolveIdentity } from '../../src/identity.js';
 import { parseUserSpec } from '../../src/user-spec.js';
 
@@ -25,7 +25,7 @@ describe('planRemap', () => {
     expect(p).toMatchObject({ userName: 'ops', home: '/home/ops', from: { uid: 10001, gid: 10001 }, to: { uid: 4321, gid: 4321 }, notices: [] });
     expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:'));
     expect(text(p.group)).toBe(GROUP.replace('ops:x:10001:', 'ops:x:4321:'));
-    const after = resolveIdentity(specAfterRemap(parseUserSpec('ops'), p), { passwd: p.passwd!, group: p.group! });
+    const after = resolveIdentity(parseUserSpec('ops'), { passwd: p.passwd!, group: p.group! });
     expect(after).toMatchObject({ uid: 4321, gid: 4321, groups: [4321, 2000], home: '/home/ops' });
   });
 
@@ -63,17 +63,17 @@ describe('planRemap', () => {
     const p = plan('ops:app', 4321, 4321);
     expect(p.to).toEqual({ uid: 4321, gid: 10001 });
     expect(p.group).toBeUndefined();
-    const after = resolveIdentity(specAfterRemap(parseUserSpec('ops:app'), p), { passwd: p.passwd!, group: db.group });
+    const after = resolveIdentity(parseUserSpec('ops:app'), { passwd: p.passwd!, group: db.group });
     expect(after).toMatchObject({ uid: 4321, gid: 2000, groups: [2000] });
   });
 
-  it('accepts the user by uid, and resolves it by name afterwards', () => {
-    const p = plan('10001', 4321, 4321);
-    expect(specAfterRemap(parseUserSpec('10001'), p).user).toEqual({ kind: 'name', name: 'ops' });
+  it('refuses the user by uid before anything changes: it would not be found on the next start', () => {
+    expect(() => plan('10001', 4321, 4321)).toThrow("--match needs the user by name, not uid 10001: the remap changes its uid, so the next start would not find it; write 'ops'");
+    expect(() => plan('10001:app', 4321, 4321)).toThrow("write 'ops:app'");
   });
 
   it('refuses a user without a passwd entry', () => {
-    expect(() => plan('4242:4242', 4321, 4321)).toThrow(/--match needs a user with an entry in \/etc\/passwd/);
+    expect(() => plan('4242:4242', 4321, 4321)).toThrow(/--match needs the user by name, not uid 4242/);
     expect(() => plan('ghost', 4321, 4321)).toThrow(/'ghost' has none/);
   });
 
@@ -83,5 +83,61 @@ describe('planRemap', () => {
     expect(p.notices).toEqual([]); // not mistaken for a collision with "another" group
     expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:'));
     expect(p.group).toBeUndefined();
+  });
+});
+
+describe('planRemap: never root, never a system id by accident', () => {
+  const SYS_PASSWD = PASSWD + 'app:x:1001:0::/home/app:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33::/var/www:/bin/sh\nstaffer:x:10005:50::/home/staffer:/bin/sh\n';
+  const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nstaff:x:50:\ndocker:x:2999:\n';
+  const sys = { passwd: splitLines(SYS_PASSWD), group: splitLines(SYS_GROUP) };
+  const p = (spec: string, uid: number, gid: number, allowSystemIds = false) => planRemap(parseUserSpec(spec), sys, { uid, gid }, '/data', { allowSystemIds });
+
+  it.each(['root', 'root:root', '0', '0:0'])('refuses to remap %s (uid 0), whatever the volume', (spec) => {
+    expect(() => p(spec, 2000, 2000)).toThrow("--match /data would remap root, which is uid 0: a remap never changes root's ids");
+    expect(() => p(spec, 0, 0, true)).toThrow(/would remap root/);
+  });
+
+  it('a primary gid of 0 stays 0; only the uid follows; group root is not touched', () => {
+    const plan = p('app', 4321, 4321);
+    expect(plan.to).toEqual({ uid: 4321, gid: 0 });
+    expect(plan.group).toBeUndefined();
+    expect(text(plan.passwd)).toBe(SYS_PASSWD.replace('app:x:1001:0:', 'app:x:4321:0:'));
+    expect(plan.notices).toEqual(["app's primary group is gid 0; it stays 0 and only the uid follows /data (a remap never changes group 0)"]);
+  });
+
+  it.each([
+    [1, 4321, /uid 1, which is the uid of daemon, which carries rights/],
+    [4321, 42, /gid 42, which is group shadow, which carries rights/],
+    [4321, 1, /gid 1, which is group daemon/],
+    [4321, 50, /gid 50, which is group staff/],
+    [4321, 2999, /gid 2999, which is group docker/], // a privileged name above 1000
+  ])('refuses %i:%i without the opt-in; accepts it with', (uid, gid, message) => {
+    expect(() => p('ops', uid, gid)).toThrow(message);
+    expect(() => p('ops', uid, gid)).toThrow('or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it');
+    expect(p('ops', uid, gid, true).to).toEqual({ uid, gid });
+  });
+
+  it.each([
+    [33, 33],
+    [1000, 100],
+    [4321, 4321],
+    [65534, 4321],
+  ])('accepts ordinary ids %i:%i', (uid, gid) => {
+    expect(p('ops', uid, gid).to).toEqual({ uid, gid });
+  });
+
+  it('never renumbers a system group: the user moves to the new gid instead', () => {
+    const plan = p('staffer', 10005, 4321);
+    expect(plan.group).toBeUndefined();
+    expect(text(plan.passwd)).toBe(SYS_PASSWD.replace('staffer:x:10005:50:', 'staffer:x:10005:4321:'));
+    expect(plan.notices).toEqual(["staffer's primary group staff (gid 50) is a system group and keeps its gid; staffer's primary gid becomes 4321"]);
+  });
+
+  it('names are matched as the bytes the files hold: a UTF-8 name from argv finds its entry', () => {
+    const utf8 = Buffer.from('josé', 'utf8').toString('latin1');
+    const d = { passwd: splitLines(`${utf8}:x:10009:10009::/home/j:/bin/sh\n`), group: splitLines(`${utf8}:x:10009:\n`) };
+    const plan = planRemap(parseUserSpec('josé'), d, { uid: 4321, gid: 4321 }, '/data');
+    expect(plan.userName).toBe('josé');
+    expect(text(plan.passwd)).toBe(`${utf8}:x:4321:4321::/home/j:/bin/sh\n`);
   });
 });

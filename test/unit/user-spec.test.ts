@@ -13,6 +13,9 @@ describe('parseUserSpec', () => {
     ['0day', { user: { kind: 'name', name: '0day' } }],
     ['www-data', { user: { kind: 'name', name: 'www-data' } }],
     ['machine$', { user: { kind: 'name', name: 'machine$' } }],
+    ['Jörg Müller', { user: { kind: 'name', name: 'Jörg Müller' } }],
+    ['ops:Grün', { user: { kind: 'name', name: 'ops' }, group: { kind: 'name', name: 'Grün' } }],
+    ['a b', { user: { kind: 'name', name: 'a b' } }],
   ])('accepts %j', (text, expected) => {
     expect(parseUserSpec(text)).toEqual({ text, ...expected });
   });
@@ -34,6 +37,9 @@ describe('parseUserSpec', () => {
     ['1000:99999999999', /group id 99999999999 is out of range/],
     ['007', /leading zero; write it as 7/],
     ['ops\nroot', /'ops\\nroot' is neither/],
+    ['+1000', /'\+1000' is neither/],
+    ['1000 ', /'1000 ' is neither/],
+    ['ops:-5', /'-5' is neither a group name/],
   ])('rejects %j with a message that says what is wrong', (text, message) => {
     expect(() => parseUserSpec(text)).toThrow(StepdownError);
     expect(() => parseUserSpec(text)).toThrow(message);

@@ -1,0 +1,249 @@
+// The lock shadow-utils' useradd/usermod/groupmod take before they rewrite /etc/passwd and
+// /etc/group: a file <name>.lock created with link(2) (atomic even on NFS), holding the
+// holder's PID. stepdown takes /etc/passwd.lock, then /etc/group.lock (useradd's order), so two
+// starts on one /etc (an entrypoint and a `docker exec`; containers sharing a bind-mounted /etc)
+// and a concurrent usermod never interleave their read-modify-write cycles.
+//
+// A lock is stale, and removed, when:
+// - it names a PID in this PID namespace (stepdown writes its namespace on a second line) or
+//   has no namespace line (shadow-utils' format), and that process is gone; or
+// - it is stepdown's, and its holder has not refreshed its mtime for STALE_MS: a holder touches
+//   its locks every HEARTBEAT_MS, so this recovers a lock left by a container that was killed
+//   and restarted (a new PID namespace, where its PID means nothing).
+// Otherwise the caller waits, polling, up to a bound, then gives up with the lock's name.
+// glibc's lckpwdf() (/etc/.pwd.lock) uses fcntl locks, which Node cannot take; the tools that
+// rewrite these files take the link()-based locks too.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode, fail } from './errors.js';
+import { describe, uniqueSuffix } from './atomic-write.js';
+
+export const HEARTBEAT_MS = 1000;
+export const STALE_MS = 10_000;
+const POLL_MS = 50;
+
+export interface EtcLock {
+  release(): void;
+}
+
+export interface LockOptions {
+  /** give up after this long (the default covers a stale foreign lock: STALE_MS plus margin) */
+  waitMs: number;
+  notice: (line: string) => void;
+  /** aborts the wait (SIGTERM, SIGINT) */
+  signal?: AbortSignal;
+}
+
+/** Locks each file in order; undefined when the lock files cannot be created (read-only /etc). */
+export async function lockEtc(files: string[], opts: LockOptions): Promise<EtcLock | undefined> {
+  const held: string[] = [];
+  const releaseAll = () => {
+    for (const lock of held.splice(0).reverse()) removeIfOurs(lock);
+  };
+  try {
+    for (const file of files) {
+      const lock = `${file}.lock`;
+      const got = await acquire(lock, opts);
+      if (!got) {
+        releaseAll();
+        return undefined;
+      }
+      held.push(lock);
+    }
+  } catch (err) {
+    releaseAll();
+    throw err;
+  }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    for (const lock of held) {
+      try {
+        fs.utimesSync(lock, now, now);
+      } catch {
+        // the next start's stale check decides; nothing to do here
+      }
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  for (const lock of held) removeLeftovers(lock);
+  return {
+    release() {
+      clearInterval(heartbeat);
+      releaseAll();
+    },
+  };
+}
+
+function ownContent(): string {
+  return `${process.pid}\n${pidNamespace()}\n`;
+}
+
+function pidNamespace(): string {
+  try {
+    return fs.readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function acquire(lock: string, opts: LockOptions): Promise<boolean> {
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    if (opts.signal?.aborted) {
+      const name = String(opts.signal.reason);
+      fail(`stopped by ${name} while waiting for ${lock}; nothing was changed; the command was not run`, name === 'SIGINT' ? 130 : 143);
+    }
+    const r = tryLink(lock);
+    if (r === 'locked') return true;
+    if (r === 'read-only') return false;
+    const holder = readHolder(lock);
+    if (holder && isStale(holder)) {
+      removeStale(lock, holder.raw);
+      continue;
+    }
+    const waited = Date.now() - started;
+    const who = holder?.pid !== undefined ? `pid ${holder.pid}` : 'another process';
+    if (waited >= opts.waitMs) {
+      fail(`${lock} is held by ${who} (another stepdown, or useradd/usermod) and was not released within ${opts.waitMs % 1000 === 0 ? `${opts.waitMs / 1000} s` : `${opts.waitMs} ms`}; /etc/passwd and /etc/group are unchanged. Retry; if no such process runs, remove ${lock}`);
+    }
+    if (!told) {
+      opts.notice(`waiting for ${lock} (held by ${who})`);
+      told = true;
+    }
+    await sleep(Math.min(POLL_MS, opts.waitMs - waited), opts.signal);
+  }
+}
+
+/** Creates lock via a uniquely named file and link(2), which fails if lock exists. */
+function tryLink(lock: string): 'locked' | 'busy' | 'read-only' {
+  const tmp = `${lock}.stepdown-${uniqueSuffix()}`;
+  try {
+    fs.writeFileSync(tmp, ownContent(), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'read-only';
+    return fail(`cannot create the lock ${lock}: ${describe(err)}; /etc/passwd and /etc/group are unchanged`);
+  }
+  try {
+    fs.linkSync(tmp, lock);
+    return 'locked';
+  } catch (err) {
+    // ENOENT: a holder cleaning leftovers took our temp file for a dead run's; just try again
+    if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') return 'busy';
+    return fail(`cannot create the lock ${lock}: ${describe(err)}; /etc/passwd and /etc/group are unchanged`);
+  } finally {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+interface Holder {
+  raw: string;
+  pid?: number;
+  namespace?: string;
+  mtimeMs: number;
+}
+
+function readHolder(lock: string): Holder | undefined {
+  try {
+    const raw = fs.readFileSync(lock, 'latin1');
+    const mtimeMs = fs.statSync(lock).mtimeMs;
+    const [pidText = '', namespace] = raw.split('\n');
+    const h: Holder = { raw, mtimeMs };
+    if (/^[1-9][0-9]{0,9}$/.test(pidText.trim())) h.pid = Number(pidText.trim());
+    if (namespace) h.namespace = namespace;
+    return h;
+  } catch {
+    return undefined; // released between the link attempt and this read: try again
+  }
+}
+
+function isStale(h: Holder): boolean {
+  const stepdowns = h.namespace !== undefined;
+  if (stepdowns && Date.now() - h.mtimeMs > STALE_MS) return true;
+  // a PID from another PID namespace says nothing about a process here
+  if (h.pid === undefined || (stepdowns && h.namespace !== pidNamespace())) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (err) {
+    return errnoCode(err) === 'ESRCH';
+  }
+}
+
+/** Removes a stale lock, unless another process replaced it since it was read: the lock is
+ * first renamed aside (atomic), and put back with link(2) if it turns out to be a fresh one. */
+function removeStale(lock: string, raw: string): void {
+  const aside = `${lock}.stepdown-stale-${uniqueSuffix()}`;
+  try {
+    fs.renameSync(lock, aside);
+  } catch {
+    return; // someone else removed it first
+  }
+  try {
+    if (fs.readFileSync(aside, 'latin1') !== raw) fs.linkSync(aside, lock);
+  } catch {
+    // EEXIST: a newer lock is already in place; the one set aside was stale after all
+  } finally {
+    try {
+      fs.unlinkSync(aside);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+function removeIfOurs(lock: string): void {
+  try {
+    if (fs.readFileSync(lock, 'latin1') === ownContent()) fs.unlinkSync(lock);
+  } catch {
+    // gone already
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Removes the temp files (<lock>.stepdown-<pid>-…) of runs killed while taking the lock: those
+ * whose PID is gone, or that are older than STALE_MS (a PID from another namespace). */
+function removeLeftovers(lock: string): void {
+  const dir = path.dirname(lock);
+  const prefix = `${path.basename(lock)}.stepdown-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const pid = Number(/^(?:stale-)?([0-9]+)-/.exec(name.slice(prefix.length))?.[1]);
+    try {
+      if (pid === process.pid) continue;
+      if (Date.now() - fs.lstatSync(file).mtimeMs > STALE_MS || !alive(pid)) fs.unlinkSync(file);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) !== 'ESRCH';
+  }
+}

@@ -10,7 +10,9 @@
 //   symlink anywhere above redirect the call. So: after entering a directory (and after every
 //   `..` back out) the walk checks that '.' has the dev/ino it lstat'ed; a mismatch means the tree
 //   changed under it: that directory is reported, not walked, and the walk climbs back to where it
-//   was by dev/ino-checked steps from the root.
+//   was by dev/ino-checked steps from the root. process.chdir takes only strings: a directory
+//   whose name is not UTF-8 is entered through an O_PATH|O_NOFOLLOW fd and /proc/self/fd/<fd>
+//   (without /proc such a directory is reported, not walked).
 // - The process cwd is the caller's whenever the walk is not running: it is put back before every
 //   turn of the event loop, on return, on abort and on error (through an O_PATH fd of the caller's
 //   cwd if its path no longer leads there), and the walk re-enters where it was afterwards. The

@@ -310,7 +310,7 @@ class Walk {
     this.reown(root, root, st);
     if (!st.isDirectory()) return;
 
-    // The root's frame stands for the caller's cwd: entering the root is entering an entry of it.
+    // The bottom frame stands for the caller's cwd: the root is entered as an entry of it.
     const frames: Frame[] = [{ name: '', path: '', dev: -1, ino: -1, names: [], mounts: false, fd: -1, pending: 0, left: false }];
     signal?.addEventListener('abort', this.nudge);
     try {
@@ -375,15 +375,22 @@ class Walk {
     if (signal?.aborted) throw new ReownAbortedError(this.result(), signal.reason);
   }
 
+  /** The lchown arguments for an entry (-1: keep), or undefined if it keeps both ids. */
+  private newIds(st: fs.Stats): [number, number] | undefined {
+    const { from, to } = this.req;
+    const uid = st.uid === from.uid ? to.uid : -1;
+    const gid = st.gid === from.gid ? to.gid : -1;
+    return (uid === -1 || uid === st.uid) && (gid === -1 || gid === st.gid) ? undefined : [uid, gid];
+  }
+
   /**
    * Re-owns one entry if its ids call for it; `p` is its name in the current directory (or the
    * root's absolute path). Returns whether a chown was attempted.
    */
   private reown(p: FsPath, where: FsPath, st: fs.Stats): boolean {
-    const { from, to } = this.req;
-    const uid = st.uid === from.uid ? to.uid : -1;
-    const gid = st.gid === from.gid ? to.gid : -1;
-    if ((uid === -1 || uid === st.uid) && (gid === -1 || gid === st.gid)) return false;
+    const ids = this.newIds(st);
+    if (ids === undefined) return false;
+    const [uid, gid] = ids;
     if (!keepsMode(st)) {
       try {
         fs.lchownSync(p, uid, gid);
@@ -416,10 +423,9 @@ class Walk {
 
   /** Re-owns an entry through the threadpool, naming it through an fd of its directory. */
   private reownPooled(dir: Frame, name: FsPath, st: fs.Stats): void {
-    const { from, to } = this.req;
-    const uid = st.uid === from.uid ? to.uid : -1;
-    const gid = st.gid === from.gid ? to.gid : -1;
-    if ((uid === -1 || uid === st.uid) && (gid === -1 || gid === st.gid)) return;
+    const ids = this.newIds(st);
+    if (ids === undefined) return;
+    const [uid, gid] = ids;
     if (dir.fd < 0) {
       try {
         dir.fd = fs.openSync('.', O_PATH | O_DIRECTORY);

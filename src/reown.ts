@@ -579,6 +579,9 @@ function chdirTo(name: FsPath): void {
   const fd = fs.openSync(name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
   try {
     process.chdir(`/proc/self/fd/${fd}`);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    throw new Error('cannot enter a directory whose name is not UTF-8 without /proc');
   } finally {
     fs.closeSync(fd);
   }

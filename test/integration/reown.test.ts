@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReownRequest, type ReownResult, reownTrees, reownTreesTuned } from '../../src/reown.js';
+import { type ReownRequest, type ReownResult, type ReownTuning, reownTrees, reownTreesTuned } from '../../src/reown.js';
 import { IS_ROOT, type Subject, stepdown, subjects, tempDir } from './harness.js';
 
 const OLD_U = 45201, OLD_G = 45202, NEW_U = 45203, NEW_G = 45204, OTHER_U = 45205, OTHER_G = 45206;
@@ -32,10 +32,12 @@ beforeAll(async () => {
   fs.writeFileSync(
     path.join(tmp, 'child.mjs'),
     `import * as fs from 'node:fs';
-const { reownTrees } = await import(${JSON.stringify(bundle)});
-const { req, opts, stat } = JSON.parse(process.argv[2]);
-const result = await reownTrees(req, opts);
-const flags = /flags:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1];
+const { reownTreesTuned } = await import(${JSON.stringify(bundle)});
+const { req, opts, stat, tuning = {} } = JSON.parse(process.argv[2]);
+const cwd = process.cwd();
+const result = await reownTreesTuned(req, opts, tuning);
+if (process.cwd() !== cwd) throw new Error('cwd changed');
+const flags = fs.existsSync('/proc/self') ? /flags:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1] : '0';
 const stats = Object.fromEntries(stat.map((p) => { const s = fs.lstatSync(p); return [p, [s.uid, s.gid, s.mode & 0o7777]]; }));
 fs.writeSync(1, JSON.stringify({ result, stats, nonblock: (parseInt(flags, 8) & fs.constants.O_NONBLOCK) !== 0 }));
 `,
@@ -78,8 +80,9 @@ function child(
   req: ReownRequest,
   opts: object,
   stat: string[],
+  tuning: ReownTuning = {},
 ): { result: ReownResult; stats: Record<string, [number, number, number]>; nonblock: boolean } {
-  const arg = JSON.stringify({ req, opts, stat });
+  const arg = JSON.stringify({ req, opts, stat, tuning });
   const node = [process.execPath, path.join(tmp, 'child.mjs'), arg];
   const out = prelude
     ? execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-euc', `${prelude}\nexec "$@"`, 'sh', ...node])
@@ -447,6 +450,20 @@ describe('trees deeper than PATH_MAX', () => {
     } finally {
       process.chdir(start);
     }
+  });
+
+  it('works without /proc: chowns stay synchronous, pauses climb back by name, a directory whose name is not UTF-8 is reported', () => {
+    const root = path.join(freshDir(), 'deep');
+    const entries = deepTree(root, 30, OLD_U, OLD_G);
+    const odd = Buffer.concat([Buffer.from(`${root}/caf`), Buffer.from([0xe9])]);
+    fs.mkdirSync(odd);
+    fs.lchownSync(odd, OLD_U, OLD_G);
+    const inside = mkfile(Buffer.concat([odd, Buffer.from('/f')]), OLD_U, OLD_G);
+    const { result } = child('umount -l /proc', { roots: [root], ...REQ }, {}, [], { chowns: 'pool', sliceMs: 0 });
+    expect(result.errors).toEqual([{ path: odd.toString(), message: 'cannot enter a directory whose name is not UTF-8 without /proc' }]);
+    expect([result.scanned, result.changed]).toEqual([entries + 1, entries + 1]);
+    expect(countOwned(root, [`-uid ${NEW_U}`, `-gid ${NEW_G}`])).toBe(entries + 1);
+    expect(owner(inside)).toEqual([OLD_U, OLD_G]);
   });
 
   it('does not follow a directory swapped for a symlink while it was being walked', async () => {

@@ -307,7 +307,7 @@ class Walk {
     }
     const rootDev = st.dev;
     this.scanned++;
-    this.reown(root, root, st);
+    this.reown(root, undefined, st);
     if (!st.isDirectory()) return;
 
     // The bottom frame stands for the caller's cwd: the root is entered as an entry of it.
@@ -342,7 +342,7 @@ class Walk {
             if (pooled && !keepsMode(st)) this.reownPooled(dir, name, st);
             else {
               const t = syncChowns < 256 ? performance.now() : 0;
-              if (this.reown(name, join(dir.path, name), st) && syncChowns < 256) {
+              if (this.reown(name, dir, st) && syncChowns < 256) {
                 syncChownMs += performance.now() - t;
                 if (++syncChowns === 256 && chowns === 'auto' && syncChownMs > 256 * SLOW_CHOWN_MS) pooled = this.procFdWorks();
               }
@@ -375,28 +375,30 @@ class Walk {
     if (signal?.aborted) throw new ReownAbortedError(this.result(), signal.reason);
   }
 
-  /** The lchown arguments for an entry (-1: keep), or undefined if it keeps both ids. */
-  private newIds(st: fs.Stats): [number, number] | undefined {
-    const { from, to } = this.req;
-    const uid = st.uid === from.uid ? to.uid : -1;
-    const gid = st.gid === from.gid ? to.gid : -1;
-    return (uid === -1 || uid === st.uid) && (gid === -1 || gid === st.gid) ? undefined : [uid, gid];
+  /** The uid to lchown an entry to (-1: keep it). */
+  private uidFor(st: fs.Stats): number {
+    return st.uid === this.req.from.uid && st.uid !== this.req.to.uid ? this.req.to.uid : -1;
+  }
+
+  /** The gid to lchown an entry to (-1: keep it). */
+  private gidFor(st: fs.Stats): number {
+    return st.gid === this.req.from.gid && st.gid !== this.req.to.gid ? this.req.to.gid : -1;
   }
 
   /**
-   * Re-owns one entry if its ids call for it; `p` is its name in the current directory (or the
-   * root's absolute path). Returns whether a chown was attempted.
+   * Re-owns one entry of `dir` (the cwd) by name if its ids call for it, or the root (dir
+   * undefined) by its absolute path. Returns whether a chown was attempted.
    */
-  private reown(p: FsPath, where: FsPath, st: fs.Stats): boolean {
-    const ids = this.newIds(st);
-    if (ids === undefined) return false;
-    const [uid, gid] = ids;
+  private reown(p: FsPath, dir: Frame | undefined, st: fs.Stats): boolean {
+    const uid = this.uidFor(st);
+    const gid = this.gidFor(st);
+    if (uid === -1 && gid === -1) return false;
     if (!keepsMode(st)) {
       try {
         fs.lchownSync(p, uid, gid);
         this.changed++;
       } catch (err) {
-        this.error(where, err);
+        this.error(dir ? join(dir.path, p) : p, err);
       }
       return true;
     }
@@ -405,7 +407,7 @@ class Walk {
     try {
       fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (err) {
-      this.error(where, err);
+      this.error(dir ? join(dir.path, p) : p, err);
       return true;
     }
     try {
@@ -414,7 +416,7 @@ class Walk {
       this.changed++;
       fs.fchmodSync(fd, st.mode & 0o7777);
     } catch (err) {
-      this.error(where, err);
+      this.error(dir ? join(dir.path, p) : p, err);
     } finally {
       fs.closeSync(fd);
     }
@@ -423,9 +425,9 @@ class Walk {
 
   /** Re-owns an entry through the threadpool, naming it through an fd of its directory. */
   private reownPooled(dir: Frame, name: FsPath, st: fs.Stats): void {
-    const ids = this.newIds(st);
-    if (ids === undefined) return;
-    const [uid, gid] = ids;
+    const uid = this.uidFor(st);
+    const gid = this.gidFor(st);
+    if (uid === -1 && gid === -1) return;
     if (dir.fd < 0) {
       try {
         dir.fd = fs.openSync('.', O_PATH | O_DIRECTORY);

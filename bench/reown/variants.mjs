@@ -1,12 +1,14 @@
-// Which chown strategy re-owns a 100k-file tree fastest: synchronous (the walk in time slices),
-// pooled (lstat/readdir synchronous, chowns through libuv's threadpool, how many in flight and on
-// how many threads), or auto (what reownTrees picks)? Each configuration runs in its own process
-// (UV_THREADPOOL_SIZE is read at the first threadpool use), compared with a plain synchronous loop
-// (lstatSync/lchownSync/readdirSync, no time slices). With --overlay the tree is the lower layer of an
-// overlayfs (as image files are in a container: every chown copies the file up), mounted in a
-// private mount namespace. Prints a markdown table; this is what picked the engine's strategy.
+// Which way of walking and chowning re-owns a 100k-file tree fastest? reownTrees synchronous (the
+// walk in time slices), pooled (chowns through libuv's threadpool: how many in flight and on how
+// many threads), or auto (what reownTrees picks), against three bare synchronous loops (no time
+// slices, no checks) that differ only in how they name an entry: 'loop' by its full path,
+// 'chdir-loop' by its name after chdir into its directory (what reownTrees does), 'procfd-loop'
+// as /proc/self/fd/<directory fd>/<name> (what pooled chowns use), and `chown -hR --from`. Each configuration runs in its
+// own process (UV_THREADPOOL_SIZE is read at the first threadpool use). With --overlay the tree is
+// the lower layer of an overlayfs (as image files are in a container: every chown copies the file
+// up), mounted in a private mount namespace. Prints a markdown table.
 //   node bench/reown/variants.mjs [files=100000] [reps=3] [--overlay] [--cold] [--big-every=N]
-//   [--only=loop,sync,auto,64x4,...]   (N: every Nth file is 1 MiB; see `names` below)
+//   [--only=chown,loop,chdir-loop,procfd-loop,sync,auto,64x4,...]   (N: every Nth file is 1 MiB; see `names` below)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,33 +19,74 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const work = fileURLToPath(new URL('../work/', import.meta.url));
 const OLD = 45101, NEW = 45102;
 
+// The simplest possible engines, as yardsticks: one entry is an lstat and an lchown.
+const fs = await import('node:fs');
+const entry = (p, counts) => {
+  const st = fs.lstatSync(p);
+  counts.scanned++;
+  if (st.uid === OLD || st.gid === OLD) {
+    fs.lchownSync(p, NEW, NEW);
+    counts.changed++;
+  }
+  return st.isDirectory();
+};
+const loops = {
+  loop(root) {
+    const counts = { scanned: 0, changed: 0 };
+    const stack = [root];
+    while (stack.length) {
+      const p = stack.pop();
+      if (entry(p, counts)) for (const n of fs.readdirSync(p)) stack.push(`${p}/${n}`);
+    }
+    return counts;
+  },
+  'chdir-loop'(root) {
+    const counts = { scanned: 0, changed: 0 };
+    const visit = (name) => {
+      if (!entry(name, counts)) return;
+      process.chdir(name);
+      for (const n of fs.readdirSync('.')) visit(n);
+      process.chdir('..');
+    };
+    const cwd = process.cwd();
+    process.chdir(`${root}/..`);
+    visit(root.slice(root.lastIndexOf('/') + 1));
+    process.chdir(cwd);
+    return counts;
+  },
+  'procfd-loop'(root) {
+    const counts = { scanned: 0, changed: 0 };
+    const visit = (dirFd, name) => {
+      const p = `/proc/self/fd/${dirFd}/${name}`;
+      if (!entry(p, counts)) return;
+      const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+      for (const n of fs.readdirSync(`/proc/self/fd/${fd}`)) visit(fd, n);
+      fs.closeSync(fd);
+    };
+    const top = fs.openSync(`${root}/..`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    visit(top, root.slice(root.lastIndexOf('/') + 1));
+    return counts;
+  },
+};
+
 if (process.argv[2] === '--child') {
   const [, , , bundle, root, mode, conc] = process.argv;
   const t0 = performance.now();
   let r;
-  if (mode === 'loop') r = await syncWalk(root);
+  if (mode === 'chown') execFileSync('chown', ['-hR', `--from=${OLD}:${OLD}`, `${NEW}:${NEW}`, root]);
+  else if (mode in loops) r = loops[mode](root);
   else {
     const m = await import(bundle);
     const tuning = mode === 'pool' ? { chowns: 'pool', inFlight: Number(conc) } : { chowns: mode };
     r = await m.reownTreesTuned({ roots: [root], from: { uid: OLD, gid: OLD }, to: { uid: NEW, gid: NEW } }, {}, tuning);
   }
-  console.log(JSON.stringify({ ms: performance.now() - t0, scanned: r.scanned, changed: r.changed, errors: r.errors?.length ?? 0 }));
-  process.exit(0);
-}
-
-// The simplest possible engine, as a yardstick.
-async function syncWalk(root) {
-  const fs = await import('node:fs');
-  let scanned = 0, changed = 0;
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop();
-    const st = fs.lstatSync(p);
-    scanned++;
-    if (st.uid === OLD || st.gid === OLD) { fs.lchownSync(p, NEW, NEW); changed++; }
-    if (st.isDirectory()) for (const n of fs.readdirSync(p)) stack.push(`${p}/${n}`);
+  const ms = performance.now() - t0;
+  if (mode === 'chown') {
+    const n = Number(execFileSync('sh', ['-c', `find "$0" -uid ${NEW} -gid ${NEW} | wc -l`, root]));
+    r = { scanned: n, changed: n };
   }
-  return { scanned, changed };
+  console.log(JSON.stringify({ ms, scanned: r.scanned, changed: r.changed, errors: r.errors?.length ?? 0 }));
+  process.exit(0);
 }
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -81,9 +124,9 @@ function runChild(mode, conc, pool) {
   return JSON.parse(out.toString());
 }
 // A configuration is 'loop' (the yardstick), 'sync', 'auto', or pooled IN_FLIGHTxTHREADS, e.g. 64x4.
-const names = only ?? ['loop', 'sync', 'auto', '16x4', '64x2', '64x4', '256x4'];
+const names = only ?? ['chown', 'loop', 'chdir-loop', 'procfd-loop', 'sync', 'auto', '16x4', '64x2', '64x4', '256x4'];
 const chosen = names.map((n) => {
-  if (n === 'loop' || n === 'sync' || n === 'auto') return { n, mode: n, conc: 0, pool: 4 };
+  if (n in loops || n === 'sync' || n === 'auto' || n === 'chown') return { n, mode: n, conc: 0, pool: 4 };
   const m = /^(\d+)x(\d+)$/.exec(n);
   if (!m) throw new Error(`bad configuration ${n}`);
   return { n, mode: 'pool', conc: +m[1], pool: +m[2] };
@@ -101,8 +144,8 @@ console.log('| engine | in flight | UV_THREADPOOL_SIZE | median s | runs |\n|---
 chosen.forEach(({ mode, conc, pool }, k) => {
   const t = times[k];
   const med = [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
-  const cols = mode === 'pool' ? [conc, pool] : ['-', mode === 'loop' ? '-' : pool];
-  const engine = { loop: 'sync loop', sync: 'reownTrees sync', auto: 'reownTrees auto', pool: 'reownTrees pooled' }[mode];
+  const cols = mode === 'pool' ? [conc, pool] : ['-', mode in loops || mode === 'chown' ? '-' : pool];
+  const engine = { sync: 'reownTrees sync', auto: 'reownTrees auto', pool: 'reownTrees pooled', chown: 'chown -hR --from' }[mode] ?? `${mode} (bare)`;
   console.log(`| ${engine} | ${cols.join(' | ')} | ${med.toFixed(3)} | ${t.map((x) => x.toFixed(2)).join(' ')} |`);
 });
 rmSync(base, { recursive: true, force: true });

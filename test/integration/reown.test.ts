@@ -518,7 +518,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('stepdown --match with a home deeper 
         setup: `mount --bind ${dir}/home /home && mount --bind ${dir}/root /root`,
         cwd: `${dir}/root`,
       });
-      expect(r.stderr).toMatch(new RegExp(`^stepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); re-owned ${entries} of ${entries} entries in /home/ops \\(\\d+\\.\\d s\\)\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^stepdown: ops is now uid 4321 gid 4321 \\(was 10001:10001\\); wrote /etc/group and /etc/passwd; re-owned ${entries} of ${entries} entries in /home/ops \\(\\d+\\.\\d s\\)\n$`));
       expect([r.status, r.stdout]).toEqual([0, `4321\n${dir}/root\n`]);
       expect(fs.readFileSync(`${dir}/etc/passwd`, 'utf8')).toBe(passwd.replace('ops:x:10001:10001:', 'ops:x:4321:4321:'));
       expect(countOwned(`${dir}/home/ops`, ['-uid 4321', '-gid 4321'])).toBe(entries);

@@ -28,8 +28,8 @@
 //   dev/ino is checked against the lstat, and their original mode is put back with fchmod; no
 //   bit that was not there is ever added. Always synchronously: they are few.
 // - Per-entry failures (EACCES, ENOENT from races, a directory that cannot be entered, ...) go to
-//   `errors`, and the walk continues; an entry is reported only if it was not re-owned (or, for a
-//   directory, not walked). A root that does not exist is skipped silently. A root resolving to
+//   `errors`, and the walk continues; an entry is reported only if it did not end up re-owned with
+//   its mode intact (or, for a directory, walked). A root that does not exist is skipped silently. A root resolving to
 //   `/` throws.
 // - Synchronous calls in slices of SLICE_MS, after each of which the event loop turns
 //   (setImmediate) so signal handlers, timers and the abort run: on a local file system an lstat
@@ -65,6 +65,9 @@ import { isUtf8 } from 'node:buffer';
 import * as path from 'node:path';
 import { getSystemErrorMessage } from 'node:util';
 import { errnoCode } from './errors.js';
+import { mountKey, readMountPoints } from './mount-points.js';
+
+export { mountKey, parseMountInfo, readMountPoints } from './mount-points.js';
 
 export interface ReownRequest {
   roots: string[];
@@ -639,64 +642,8 @@ function errorText(err: unknown): string {
   return `${e.syscall ?? 'fs'}: ${what}${e.code ? ` (${e.code})` : ''}`;
 }
 
-/**
- * How a path is keyed in the mount-point set: the string itself when the bytes are UTF-8,
- * otherwise NUL + the bytes as latin1 (a UTF-8 path never starts with NUL, so keys never collide).
- */
-export function mountKey(p: FsPath): string {
-  if (typeof p === 'string') return p;
-  return isUtf8(p) ? p.toString('utf8') : '\0' + p.toString('latin1');
-}
-
 /** The key of the directory a keyed path is in. */
 function parentKey(key: string): string {
   const bytes = key.startsWith('\0') ? Buffer.from(key.slice(1), 'latin1') : Buffer.from(key);
   return mountKey(bytes.subarray(0, Math.max(1, bytes.lastIndexOf(0x2f))));
-}
-
-/**
- * Mount points (field 5) of /proc/self/mountinfo text, keyed as mountKey does. The kernel escapes
- * space, tab, newline and backslash as \ooo octal; every other byte is raw, so decode bytes.
- */
-export function parseMountInfo(text: Buffer | string): string[] {
-  const buf = typeof text === 'string' ? Buffer.from(text) : text;
-  const out: string[] = [];
-  let start = 0;
-  while (start < buf.length) {
-    let end = buf.indexOf(0x0a, start);
-    if (end < 0) end = buf.length;
-    const line = buf.subarray(start, end);
-    start = end + 1;
-    let field = 0;
-    let i = 0;
-    while (field < 4 && i < line.length) if (line[i++] === 0x20) field++;
-    if (field < 4) continue;
-    let j = line.indexOf(0x20, i);
-    if (j < 0) j = line.length;
-    out.push(mountKey(unescapeOctal(line.subarray(i, j))));
-  }
-  return out;
-}
-
-function unescapeOctal(b: Buffer): Buffer {
-  if (!b.includes(0x5c)) return b;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    const oct = b.subarray(i + 1, i + 4).toString('latin1');
-    if (c === 0x5c && /^[0-3][0-7]{2}$/.test(oct)) {
-      out.push(parseInt(oct, 8));
-      i += 3;
-    } else out.push(c);
-  }
-  return Buffer.from(out);
-}
-
-/** The mount points this process sees, keyed as mountKey does; none without /proc. */
-export function readMountPoints(): string[] {
-  try {
-    return parseMountInfo(fs.readFileSync('/proc/self/mountinfo'));
-  } catch {
-    return []; // no /proc: st_dev still keeps us off other filesystems
-  }
 }

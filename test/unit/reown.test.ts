@@ -1,4 +1,4 @@
-// The pure parts of src/reown.ts: mountinfo parsing and the mount-point keys.
+// The pure parts of re-owning: mountinfo parsing and the mount-point keys (src/mount-points.ts, re-exported by src/reown.ts), and reownTrees' argument checks.
 import { describe, expect, it } from 'vitest';
 import { mountKey, parseMountInfo, reownTrees } from '../../src/reown.js';
 

@@ -17,7 +17,7 @@ import { lockEtc } from './etc-lock.js';
 import { toBytes } from './etc-files.js';
 import type { EtcDb } from './identity.js';
 import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './remap.js';
-import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './reown.js';
+import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './remap/reown.js';
 import type { UserSpec } from './user-spec.js';
 
 export interface RemapOptions {

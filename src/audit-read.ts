@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import { BASE_FILES, type AuditInput, type FileText, type PathProbe } from './audit.js';
 import { cgroupFiles } from './audit-cgroup.js';
-import { pathsToProbe } from './audit-mounts.js';
-import { errnoCode } from './errors.js';
+import { pathsToProbe } from './system/mountinfo.js';
+import { errnoCode } from './system/errors.js';
 
 const MAX_FILE = 1 << 20; // /proc files are small; a bigger one is not what we are looking for
 

@@ -4,9 +4,9 @@
 // files. A file or /proc line the kernel does not expose makes a check "unknown", never a pass.
 import { RESTRICTED_ALLOWED, capNames, describeCaps } from './audit-caps.js';
 import { type FileText, type Limit, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from './audit-cgroup.js';
-import { type Mount, PSEUDO_FS, isReadOnly, mountOf, parseMountinfo, visibleMounts } from './audit-mounts.js';
-import { namesById, splitLines } from './etc-files.js';
-import { groupsOf, idsOf, maskOf, parseProcStatus, type ProcStatus } from './proc-status.js';
+import { type Mount, PSEUDO_FS, isReadOnly, mountOf, parseMountinfo, visibleMounts } from './system/mountinfo.js';
+import { namesById, splitLines } from './system/etc-files.js';
+import { groupsOf, idsOf, maskOf, parseProcStatus, type ProcStatus } from './system/proc-status.js';
 
 export type { FileText } from './audit-cgroup.js';
 export type Verdict = 'pass' | 'warn' | 'fail' | 'unknown';

@@ -64,7 +64,7 @@ import * as fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import * as path from 'node:path';
 import { getSystemErrorMessage } from 'node:util';
-import { errnoCode } from '../errors.js';
+import { errnoCode } from '../system/errors.js';
 
 export interface ReownRequest {
   roots: string[];

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, mayExecute, resolveCommand } from '../../src/command.js';
-import { StepdownError } from '../../src/errors.js';
+import { StepdownError } from '../../src/system/errors.js';
 import { binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../src/executable.js';
 
 const NATIVE_MACHINE = process.arch === 'arm64' ? 183 : 62;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NGROUPS_MAX, checkGroupCount, decideDrop, dropAround } from '../../src/drop.js';
 import type { Identity } from '../../src/identity.js';
-import { parseProcStatus } from '../../src/proc-status.js';
+import { parseProcStatus } from '../../src/system/proc-status.js';
 import { verifyStatus } from '../../src/verify.js';
 
 const status = (uid: string, gid: string, groups: string, capEff = '000001ffffffffff', capPrm = capEff) =>

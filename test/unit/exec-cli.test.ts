@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
 import { argSpace, argSpaceProblem, MAX_ARG_STRLEN, readStackLimit } from '../../src/arg-space.js';
-import { printable } from '../../src/errors.js';
+import { printable } from '../../src/system/errors.js';
 import { signalsToReset } from '../../src/exec.js';
-import { parseProcStatus } from '../../src/proc-status.js';
+import { parseProcStatus } from '../../src/system/proc-status.js';
 
 describe('signalsToReset', () => {
   it("always resets Node's SIGPIPE and SIGXFSZ, plus anything SigIgn lists", () => {

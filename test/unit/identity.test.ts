@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitLines } from '../../src/etc-files.js';
+import { splitLines } from '../../src/system/etc-files.js';
 import { resolveIdentity } from '../../src/identity.js';
 import { parseUserSpec } from '../../src/user-spec.js';
 import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';

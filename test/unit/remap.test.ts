@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinLines, splitLines } from '../../src/etc-files.js';
+import { joinLines, splitLines } from '../../src/system/etc-files.js';
 import { changes, planRemap } from '../../src/remap.js';
 import { resolveIdentity } from '../../src/identity.js';
 import { parseUserSpec } from '../../src/user-spec.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StepdownError } from '../../src/errors.js';
+import { StepdownError } from '../../src/system/errors.js';
 import { parseUserSpec } from '../../src/user-spec.js';
 
 describe('parseUserSpec', () => {

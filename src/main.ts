@@ -1,23 +1,23 @@
 // stepdown: plan (pure), then act (drop, verify, exec). Every failure becomes one line on
 // stderr and an exit code, and nothing is run.
 import * as fs from 'node:fs';
-import { audit } from './audit.js';
-import { formatJson, formatTable } from './audit-format.js';
-import { readAuditInput } from './audit-read.js';
+import { audit } from './audit/checks.js';
+import { formatJson, formatTable } from './audit/format.js';
+import { readAuditInput } from './audit/read.js';
 import { parseArgs } from './cli.js';
-import { type Found, confirmExecutable, findCommand, realFileSystem } from './command.js';
-import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop.js';
+import { type Found, confirmExecutable, findCommand, realFileSystem } from './exec/lookup.js';
+import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop/drop.js';
 import { EXIT_FAILURE, StepdownError, errnoCode, fail, printable } from './system/errors.js';
 import { namesById } from './system/etc-files.js';
 import { readDb } from './system/etc-read.js';
-import { type EtcDb, type Identity, resolveIdentity } from './identity.js';
-import { execTarget } from './exec.js';
-import { type Environ, lookup, readOriginal, refuseAlteredArguments, refuseAlteredEnviron, targetEnv } from './environ.js';
+import { type EtcDb, type Identity, resolveIdentity } from './identity/resolve.js';
+import { execTarget } from './exec/execve.js';
+import { type Environ, lookup, readOriginal, refuseAlteredArguments, refuseAlteredEnviron, targetEnv } from './exec/environ.js';
 import { CAP_CHOWN, hasBit, maskOf, parseProcStatus, type ProcStatus } from './system/proc-status.js';
-import { parseUserSpec } from './user-spec.js';
-import { remapUser } from './remap-apply.js';
+import { parseUserSpec } from './identity/user-spec.js';
+import { remapUser } from './remap/apply.js';
 import { isTerminal } from './system/terminal.js';
-import { verifyDrop } from './verify.js';
+import { verifyDrop } from './drop/verify.js';
 
 declare const STEPDOWN_VERSION: string;
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { errnoCode, fail } from './errors.js';
 import { fromBytes } from './etc-files.js';
-import type { EtcDb } from '../identity.js';
+import type { EtcDb } from '../identity/resolve.js';
 
 function readEtc(path: string): Buffer {
   try {

@@ -1,7 +1,7 @@
 // Finding a process's cgroup directories (v1, v2, hybrid, namespaced, odd paths) and reading
 // the limits in force there.
 import { describe, expect, it } from 'vitest';
-import { type FileText, cgroupFiles, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from '../../src/audit-cgroup.js';
+import { type FileText, cgroupFiles, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from '../../src/audit/cgroup.js';
 import { loadFixture } from '../fixtures/audit/load.js';
 
 const line = (id: number, root: string, point: string, fstype: string, superOpts: string) =>

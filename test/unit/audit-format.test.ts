@@ -1,8 +1,8 @@
 // Capability names, the table and the JSON of --audit.
 import { describe, expect, it } from 'vitest';
-import { CAP_NAMES, capNames, describeCaps } from '../../src/audit-caps.js';
-import { audit } from '../../src/audit.js';
-import { formatJson, formatTable, wrap } from '../../src/audit-format.js';
+import { CAP_NAMES, capNames, describeCaps } from '../../src/audit/capabilities.js';
+import { audit } from '../../src/audit/checks.js';
+import { formatJson, formatTable, wrap } from '../../src/audit/format.js';
 import { loadFixture } from '../fixtures/audit/load.js';
 
 describe('capability names', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHELL_UNSETS, decodeDump, decodeEnviron, escapeBytes, handoverMismatch, lookup, targetEnv } from '../../src/environ.js';
+import { SHELL_UNSETS, decodeDump, decodeEnviron, escapeBytes, handoverMismatch, lookup, targetEnv } from '../../src/exec/environ.js';
 
 const block = (...entries: string[]) => Buffer.from(entries.map((e) => e + '\0').join(''));
 

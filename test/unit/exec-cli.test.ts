@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
-import { argSpace, argSpaceProblem, MAX_ARG_STRLEN, readStackLimit } from '../../src/arg-space.js';
+import { argSpace, argSpaceProblem, MAX_ARG_STRLEN, readStackLimit } from '../../src/exec/arg-space.js';
 import { printable } from '../../src/system/errors.js';
-import { signalsToReset } from '../../src/exec.js';
+import { signalsToReset } from '../../src/exec/execve.js';
 import { parseProcStatus } from '../../src/system/proc-status.js';
 
 describe('signalsToReset', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitLines } from '../../src/system/etc-files.js';
-import { resolveIdentity } from '../../src/identity.js';
-import { parseUserSpec } from '../../src/user-spec.js';
+import { resolveIdentity } from '../../src/identity/resolve.js';
+import { parseUserSpec } from '../../src/identity/user-spec.js';
 import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
 
 const db = { passwd: splitLines(LAB_PASSWD), group: splitLines(LAB_GROUP) };

@@ -1,9 +1,9 @@
 // Becomes the target identity: setgroups → setgid → seteuid, then setuid for good (in that
 // order: after setuid we could no longer change groups). Before touching anything, decide from the kernel's view of
 // this process whether a drop is needed and possible, so a refusal happens with nothing changed.
-import { fail, errnoCode } from './system/errors.js';
-import type { Identity } from './identity.js';
-import { CAP_SETGID, CAP_SETUID, type ProcStatus, hasBit, idsOf, maskOf } from './system/proc-status.js';
+import { fail, errnoCode } from '../system/errors.js';
+import type { Identity } from '../identity/resolve.js';
+import { CAP_SETGID, CAP_SETUID, type ProcStatus, hasBit, idsOf, maskOf } from '../system/proc-status.js';
 
 export type DropDecision = 'drop' | 'already-target';
 

@@ -2,13 +2,13 @@
 // Kubernetes/Docker setting that fixes each. Pure: it takes the texts of the files (and a few
 // stat/access results) that audit-read.ts gathered, so every verdict is testable on recorded
 // files. A file or /proc line the kernel does not expose makes a check "unknown", never a pass.
-import { RESTRICTED_ALLOWED, capNames, describeCaps } from './audit-caps.js';
-import { type FileText, type Limit, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from './audit-cgroup.js';
-import { type Mount, PSEUDO_FS, isReadOnly, mountOf, parseMountinfo, visibleMounts } from './system/mountinfo.js';
-import { namesById, splitLines } from './system/etc-files.js';
-import { groupsOf, idsOf, maskOf, parseProcStatus, type ProcStatus } from './system/proc-status.js';
+import { RESTRICTED_ALLOWED, capNames, describeCaps } from './capabilities.js';
+import { type FileText, type Limit, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from './cgroup.js';
+import { type Mount, PSEUDO_FS, isReadOnly, mountOf, parseMountinfo, visibleMounts } from '../system/mountinfo.js';
+import { namesById, splitLines } from '../system/etc-files.js';
+import { groupsOf, idsOf, maskOf, parseProcStatus, type ProcStatus } from '../system/proc-status.js';
 
-export type { FileText } from './audit-cgroup.js';
+export type { FileText } from './cgroup.js';
 export type Verdict = 'pass' | 'warn' | 'fail' | 'unknown';
 
 export interface Check {

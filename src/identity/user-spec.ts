@@ -3,7 +3,7 @@
 // refused, because a typo in a user-spec must never quietly mean root. An all-digit part is an
 // id; anything else is a name, taken as it is: the files decide whether it exists (like gosu,
 // so a name with spaces or non-ASCII letters that /etc/passwd holds works).
-import { fail } from './system/errors.js';
+import { fail } from '../system/errors.js';
 
 export type IdOrName = { kind: 'id'; id: number } | { kind: 'name'; name: string };
 

@@ -15,10 +15,10 @@
 //   explicit opt-in (systemIdRisk below);
 // - never renumbers a system group (gid below 1000, or a privileged name): other accounts and
 //   the image's files rely on its number; the user's primary gid moves instead.
-import { fail } from './system/errors.js';
-import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, fromArgv, parseGroup, parsePasswd, setField, shown } from './system/etc-files.js';
-import { type EtcDb, resolveIdentity } from './identity.js';
-import type { UserSpec } from './user-spec.js';
+import { fail } from '../system/errors.js';
+import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, fromArgv, parseGroup, parsePasswd, setField, shown } from '../system/etc-files.js';
+import { type EtcDb, resolveIdentity } from '../identity/resolve.js';
+import type { UserSpec } from '../identity/user-spec.js';
 
 export interface Owner {
   uid: number;

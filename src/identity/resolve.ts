@@ -1,7 +1,7 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
-import { fail } from './system/errors.js';
-import { type EtcFile, type GroupEntry, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from './system/etc-files.js';
+import { fail } from '../system/errors.js';
+import { type EtcFile, type GroupEntry, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from '../system/etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
 
 export interface Identity {

@@ -7,7 +7,7 @@
 // the directory is M + (P without R). When P is not below R (a cgroup namespace, a path moved
 // out from under the mount) the mount point itself is used. The limit in force is the smallest
 // one between that directory and the mount point: a parent's limit binds its children.
-import { type Mount, parseMountinfo, visibleMounts } from './system/mountinfo.js';
+import { type Mount, parseMountinfo, visibleMounts } from '../system/mountinfo.js';
 
 export type Controller = 'memory' | 'pids' | 'cpu';
 

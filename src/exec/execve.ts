@@ -5,9 +5,9 @@
 // exec. stdio is never touched through process.std* (that would leave it O_NONBLOCK).
 import * as os from 'node:os';
 import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
-import type { Found } from './command.js';
-import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './system/errors.js';
-import { type ProcStatus, hasBit, maskOf } from './system/proc-status.js';
+import type { Found } from './lookup.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
+import { type ProcStatus, hasBit, maskOf } from '../system/proc-status.js';
 
 /** Pure: signal names whose disposition must be reset: Node's two plus any in SigIgn. */
 export function signalsToReset(status: ProcStatus | undefined): string[] {

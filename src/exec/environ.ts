@@ -10,7 +10,7 @@
 // STEPDOWN_* variables reach the command unchanged.
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
-import { fail } from './system/errors.js';
+import { fail } from '../system/errors.js';
 
 export type Environ = [string, string][];
 

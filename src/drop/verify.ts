@@ -2,9 +2,9 @@
 // stops everything: better no app than an app with root's groups or capabilities.
 // Uses only lines every kernel (gVisor included) exposes: Uid, Gid, Groups, CapEff; CapPrm,
 // and the filesystem uid/gid (the 4th field of Uid/Gid), are checked when present.
-import { fail } from './system/errors.js';
-import type { Identity } from './identity.js';
-import { type ProcStatus, groupsOf, idsOf, maskOf } from './system/proc-status.js';
+import { fail } from '../system/errors.js';
+import type { Identity } from '../identity/resolve.js';
+import { type ProcStatus, groupsOf, idsOf, maskOf } from '../system/proc-status.js';
 
 /** Pure: the list of problems with the current status for this target; empty when all is well. */
 export function verifyStatus(status: ProcStatus, target: Identity): string[] {

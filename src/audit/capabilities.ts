@@ -2,7 +2,7 @@
 // kernel's numbering (include/uapi/linux/capability.h, 6.x); a bit a newer kernel adds and this
 // table does not know yet is shown as cap_N, never dropped.
 
-import { hasBit } from './system/proc-status.js';
+import { hasBit } from '../system/proc-status.js';
 
 export const CAP_NAMES: readonly string[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',

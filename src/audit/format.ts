@@ -1,6 +1,6 @@
 // The audit report as a table (one row per check: what, found, verdict, fix; cells wrapped to
 // the width) or as JSON. Pure: colour and width are the caller's decision.
-import type { AuditReport, Check, Verdict } from './audit.js';
+import type { AuditReport, Check, Verdict } from './checks.js';
 
 const COLOUR: Record<Verdict, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', unknown: '\x1b[2m' };
 const RESET = '\x1b[0m';

@@ -4,8 +4,8 @@
 // like env(1) and the shells.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from './system/errors.js';
-import { BINPRM_BUF_SIZE, type BinfmtEntry, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry } from './executable.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
+import { BINPRM_BUF_SIZE, type BinfmtEntry, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry } from './preflight.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -5,7 +5,7 @@
 // arguments) plus one pointer per argument and per variable at most a quarter of the stack
 // limit, but never less than 128 KiB nor more than 6 MiB.
 import * as fs from 'node:fs';
-import type { ScriptLevel } from './command.js';
+import type { ScriptLevel } from './lookup.js';
 
 export const MAX_ARG_STRLEN = 32 * 4096;
 const ARG_MAX = 32 * 4096;

@@ -2,10 +2,10 @@
 // and access(W_OK) of a few paths. Tolerant of everything: a missing or unreadable file is
 // recorded with its errno and the check that needed it says "unknown". Reads only.
 import * as fs from 'node:fs';
-import { BASE_FILES, type AuditInput, type FileText, type PathProbe } from './audit.js';
-import { cgroupFiles } from './audit-cgroup.js';
-import { pathsToProbe } from './system/mountinfo.js';
-import { errnoCode } from './system/errors.js';
+import { BASE_FILES, type AuditInput, type FileText, type PathProbe } from './checks.js';
+import { cgroupFiles } from './cgroup.js';
+import { pathsToProbe } from '../system/mountinfo.js';
+import { errnoCode } from '../system/errors.js';
 
 const MAX_FILE = 1 << 20; // /proc files are small; a bigger one is not what we are looking for
 

@@ -10,15 +10,15 @@
 // next one retries. SIGTERM/SIGINT (a `docker stop` while stepdown is still PID 1) abort the
 // wait or the walk and end stepdown with 143/130; the command is not run.
 import * as fs from 'node:fs';
-import { isTerminal } from './system/terminal.js';
-import { type StagedWrite, commit, discard, removeStaleTemps, stage } from './system/atomic-write.js';
-import { StepdownError, errnoCode, fail } from './system/errors.js';
-import { lockEtc } from './system/etc-lock.js';
-import { toBytes } from './system/etc-files.js';
-import type { EtcDb } from './identity.js';
-import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './remap.js';
-import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './remap/reown.js';
-import type { UserSpec } from './user-spec.js';
+import { isTerminal } from '../system/terminal.js';
+import { type StagedWrite, commit, discard, removeStaleTemps, stage } from '../system/atomic-write.js';
+import { StepdownError, errnoCode, fail } from '../system/errors.js';
+import { lockEtc } from '../system/etc-lock.js';
+import { toBytes } from '../system/etc-files.js';
+import type { EtcDb } from '../identity/resolve.js';
+import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './plan.js';
+import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './reown.js';
+import type { UserSpec } from '../identity/user-spec.js';
 
 export interface RemapOptions {
   chown: string[];

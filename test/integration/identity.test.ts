@@ -1,6 +1,6 @@
 // Who the exec'd command really is, read from its own /proc/<pid>/status.
 import { describe, expect, it } from 'vitest';
-import { IS_ROOT, PROBE, identityOf, statusFields, stepdown, subjects } from './harness.js';
+import { IS_ROOT, PROBE, identityOf, statusFields, stepdown, subjects } from '../helpers/harness.js';
 
 describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
   const probe = (spec: string, opts = {}) => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReownRequest, type ReownResult, type ReownTuning, reownTrees, reownTreesTuned } from '../../src/remap/reown.js';
-import { IS_ROOT, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { IS_ROOT, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const OLD_U = 45201, OLD_G = 45202, NEW_U = 45203, NEW_G = 45204, OTHER_U = 45205, OTHER_G = 45206;
 const REQ = { from: { uid: OLD_U, gid: OLD_G }, to: { uid: NEW_U, gid: NEW_G } };

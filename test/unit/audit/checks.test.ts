@@ -1,9 +1,9 @@
 // --audit on recorded /proc, cgroup and /etc files (test/fixtures/audit/*, see record.sh there)
 // and on odd variations of them. Each recorded fixture pins every verdict.
 import { describe, expect, it } from 'vitest';
-import { type AuditInput, type Check, UNEXPOSED, audit, detectSandbox } from '../../src/audit/checks.js';
-import { readAuditInput } from '../../src/audit/read.js';
-import { loadFixture } from '../fixtures/audit/load.js';
+import { type AuditInput, type Check, UNEXPOSED, audit, detectSandbox } from '../../../src/audit/checks.js';
+import { readAuditInput } from '../../../src/audit/read.js';
+import { loadFixture } from '../../helpers/audit-fixture.js';
 
 const IDS = [
   'uid', 'gid', 'groups', 'capabilities', 'no-new-privs', 'seccomp', 'lsm', 'privileged', 'root-readonly',

@@ -1,8 +1,8 @@
 // Finding a process's cgroup directories (v1, v2, hybrid, namespaced, odd paths) and reading
 // the limits in force there.
 import { describe, expect, it } from 'vitest';
-import { type FileText, cgroupFiles, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from '../../src/audit/cgroup.js';
-import { loadFixture } from '../fixtures/audit/load.js';
+import { type FileText, cgroupFiles, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from '../../../src/audit/cgroup.js';
+import { loadFixture } from '../../helpers/audit-fixture.js';
 
 const line = (id: number, root: string, point: string, fstype: string, superOpts: string) =>
   `${id} 1 0:${id} ${root} ${point} rw,nosuid,nodev,noexec,relatime - ${fstype} ${fstype} ${superOpts}`;

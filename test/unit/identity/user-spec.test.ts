@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StepdownError } from '../../src/system/errors.js';
-import { parseUserSpec } from '../../src/identity/user-spec.js';
+import { StepdownError } from '../../../src/system/errors.js';
+import { parseUserSpec } from '../../../src/identity/user-spec.js';
 
 describe('parseUserSpec', () => {
   it.each([

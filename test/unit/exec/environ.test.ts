@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHELL_UNSETS, decodeDump, decodeEnviron, escapeBytes, handoverMismatch, lookup, targetEnv } from '../../src/exec/environ.js';
+import { SHELL_UNSETS, decodeDump, decodeEnviron, escapeBytes, handoverMismatch, lookup, targetEnv } from '../../../src/exec/environ.js';
 
 const block = (...entries: string[]) => Buffer.from(entries.map((e) => e + '\0').join(''));
 
@@ -43,7 +43,7 @@ describe('the environment hand-over', () => {
   });
 
   it('the names the shell unsets are the ones bin/stepdown unsets', () => {
-    const launcher = fs.readFileSync(path.join(__dirname, '../../bin/stepdown'), 'utf8');
+    const launcher = fs.readFileSync(path.join(__dirname, '../../../bin/stepdown'), 'utf8');
     const unsets = [...launcher.matchAll(/^unset (?!-f)((?:\\\n|[^\n])*)/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/)).filter(Boolean);
     expect(new Set(unsets)).toEqual(SHELL_UNSETS);
   });

@@ -1,6 +1,6 @@
 // The pure parts of src/remap/reown.ts: mountinfo parsing and the mount-point keys.
 import { describe, expect, it } from 'vitest';
-import { mountKey, parseMountInfo, reownTrees } from '../../src/remap/reown.js';
+import { mountKey, parseMountInfo, reownTrees } from '../../../src/remap/reown.js';
 
 const line = (mountPoint: string): string =>
   `36 35 98:0 /mnt1 ${mountPoint} rw,noatime master:1 - ext3 /dev/root rw,errors=continue`;

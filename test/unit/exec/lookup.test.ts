@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, mayExecute, resolveCommand } from '../../src/exec/lookup.js';
-import { StepdownError } from '../../src/system/errors.js';
-import { binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../src/exec/preflight.js';
+import { type Binfmt, type FileSystem, type Probe, DEFAULT_PATH, checkExecutable, mayExecute, resolveCommand } from '../../../src/exec/lookup.js';
+import { StepdownError } from '../../../src/system/errors.js';
+import { binfmtMatches, detectFormat, elfInterpreter, parseBinfmtEntry, runsNatively } from '../../../src/exec/preflight.js';
 
 const NATIVE_MACHINE = process.arch === 'arm64' ? 183 : 62;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { joinLines, splitLines } from '../../src/system/etc-files.js';
-import { changes, planRemap } from '../../src/remap/plan.js';
-import { resolveIdentity } from '../../src/identity/resolve.js';
-import { parseUserSpec } from '../../src/identity/user-spec.js';
+import { joinLines, splitLines } from '../../../src/system/etc-files.js';
+import { changes, planRemap } from '../../../src/remap/plan.js';
+import { resolveIdentity } from '../../../src/identity/resolve.js';
+import { parseUserSpec } from '../../../src/identity/user-spec.js';
 
 const PASSWD = `root:x:0:0:root:/root:/bin/bash
 # the image's node user

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { splitLines } from '../../src/system/etc-files.js';
-import { resolveIdentity } from '../../src/identity/resolve.js';
-import { parseUserSpec } from '../../src/identity/user-spec.js';
-import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
+import { splitLines } from '../../../src/system/etc-files.js';
+import { resolveIdentity } from '../../../src/identity/resolve.js';
+import { parseUserSpec } from '../../../src/identity/user-spec.js';
+import { LAB_GROUP, LAB_PASSWD } from '../../helpers/lab.js';
 
 const db = { passwd: splitLines(LAB_PASSWD), group: splitLines(LAB_GROUP) };
 const resolve = (spec: string, d = db) => resolveIdentity(parseUserSpec(spec), d);

@@ -1,9 +1,9 @@
 // Capability names, the table and the JSON of --audit.
 import { describe, expect, it } from 'vitest';
-import { CAP_NAMES, capNames, describeCaps } from '../../src/audit/capabilities.js';
-import { audit } from '../../src/audit/checks.js';
-import { formatJson, formatTable, wrap } from '../../src/audit/format.js';
-import { loadFixture } from '../fixtures/audit/load.js';
+import { CAP_NAMES, capNames, describeCaps } from '../../../src/audit/capabilities.js';
+import { audit } from '../../../src/audit/checks.js';
+import { formatJson, formatTable, wrap } from '../../../src/audit/format.js';
+import { loadFixture } from '../../helpers/audit-fixture.js';
 
 describe('capability names', () => {
   it('has the 41 kernel capabilities, CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40', () => {

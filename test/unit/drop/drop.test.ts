@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NGROUPS_MAX, checkGroupCount, decideDrop, dropAround } from '../../src/drop/drop.js';
-import type { Identity } from '../../src/identity/resolve.js';
-import { parseProcStatus } from '../../src/system/proc-status.js';
-import { verifyStatus } from '../../src/drop/verify.js';
+import { NGROUPS_MAX, checkGroupCount, decideDrop, dropAround } from '../../../src/drop/drop.js';
+import type { Identity } from '../../../src/identity/resolve.js';
+import { parseProcStatus } from '../../../src/system/proc-status.js';
+import { verifyStatus } from '../../../src/drop/verify.js';
 
 const status = (uid: string, gid: string, groups: string, capEff = '000001ffffffffff', capPrm = capEff) =>
   parseProcStatus(`Name:\tnode\nUid:\t${uid}\nGid:\t${gid}\nGroups:\t${groups}\nCapPrm:\t${capPrm}\nCapEff:\t${capEff}\n`);

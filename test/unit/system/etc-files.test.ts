@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GROUP_GID, PASSWD_UID, fromBytes, joinLines, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../src/system/etc-files.js';
+import { GROUP_GID, PASSWD_UID, fromBytes, joinLines, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../../src/system/etc-files.js';
 
 const PASSWD = [
   '# a comment line',

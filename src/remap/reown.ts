@@ -65,6 +65,7 @@ import { isUtf8 } from 'node:buffer';
 import * as path from 'node:path';
 import { getSystemErrorMessage } from 'node:util';
 import { errnoCode } from '../system/errors.js';
+import { mountPoints } from '../system/mountinfo.js';
 
 export interface ReownRequest {
   roots: string[];
@@ -654,42 +655,9 @@ function parentKey(key: string): string {
   return mountKey(bytes.subarray(0, Math.max(1, bytes.lastIndexOf(0x2f))));
 }
 
-/**
- * Mount points (field 5) of /proc/self/mountinfo text, keyed as mountKey does. The kernel escapes
- * space, tab, newline and backslash as \ooo octal; every other byte is raw, so decode bytes.
- */
+/** Mount points (field 5) of /proc/self/mountinfo text, keyed as mountKey does. */
 export function parseMountInfo(text: Buffer | string): string[] {
-  const buf = typeof text === 'string' ? Buffer.from(text) : text;
-  const out: string[] = [];
-  let start = 0;
-  while (start < buf.length) {
-    let end = buf.indexOf(0x0a, start);
-    if (end < 0) end = buf.length;
-    const line = buf.subarray(start, end);
-    start = end + 1;
-    let field = 0;
-    let i = 0;
-    while (field < 4 && i < line.length) if (line[i++] === 0x20) field++;
-    if (field < 4) continue;
-    let j = line.indexOf(0x20, i);
-    if (j < 0) j = line.length;
-    out.push(mountKey(unescapeOctal(line.subarray(i, j))));
-  }
-  return out;
-}
-
-function unescapeOctal(b: Buffer): Buffer {
-  if (!b.includes(0x5c)) return b;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    const oct = b.subarray(i + 1, i + 4).toString('latin1');
-    if (c === 0x5c && /^[0-3][0-7]{2}$/.test(oct)) {
-      out.push(parseInt(oct, 8));
-      i += 3;
-    } else out.push(c);
-  }
-  return Buffer.from(out);
+  return mountPoints(text).map(mountKey);
 }
 
 /** The mount points this process sees, keyed as mountKey does; none without /proc. */

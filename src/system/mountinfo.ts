@@ -13,23 +13,67 @@ export interface Mount {
   superOptions: string[]; // per-filesystem: ro/rw, and a v1 cgroup's controllers
 }
 
-export function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+/**
+ * The fields of each line, as raw bytes still escaped. Bytes, not text: a mount point need not
+ * be UTF-8, and the remap's walk must match it byte for byte.
+ */
+export function mountinfoFields(text: Buffer | string): Buffer[][] {
+  const buf = typeof text === 'string' ? Buffer.from(text) : text;
+  const lines: Buffer[][] = [];
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    const fields: Buffer[] = [];
+    for (let i = start; i <= end; ) {
+      let j = buf.indexOf(0x20, i);
+      if (j < 0 || j > end) j = end;
+      fields.push(buf.subarray(i, j));
+      i = j + 1;
+    }
+    lines.push(fields);
+    start = end + 1;
+  }
+  return lines;
 }
+
+/** Undoes the kernel's \ooo escapes (space, tab, newline, backslash); every other byte is raw. */
+export function unescapeOctal(b: Buffer): Buffer {
+  if (!b.includes(0x5c)) return b;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    const oct = b.subarray(i + 1, i + 4).toString('latin1');
+    if (c === 0x5c && /^[0-3][0-7]{2}$/.test(oct)) {
+      out.push(parseInt(oct, 8));
+      i += 3;
+    } else out.push(c);
+  }
+  return Buffer.from(out);
+}
+
+/** Mount points (field 5) as raw bytes, unescaped; lines too short to have one are skipped. */
+export function mountPoints(text: Buffer | string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of mountinfoFields(text)) if (f.length >= 5) out.push(unescapeOctal(f[4]!));
+  return out;
+}
+
+const decoded = (b: Buffer): string => unescapeOctal(b).toString('utf8');
 
 export function parseMountinfo(text: string): Mount[] {
   const mounts: Mount[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
+  for (const fb of mountinfoFields(text)) {
+    const f = fb.map((b) => b.toString('latin1')); // only to find the separator and check the shape
     const dash = f.indexOf('-', 6);
     if (dash < 0 || f.length < dash + 3) continue; // malformed: skip, never guess
     mounts.push({
-      root: unescapeMountPath(f[3]!),
-      point: unescapeMountPath(f[4]!),
-      options: f[5]!.split(','),
-      fstype: f[dash + 1]!,
-      source: unescapeMountPath(f[dash + 2]!),
-      superOptions: (f[dash + 3] ?? '').split(','),
+      root: decoded(fb[3]!),
+      point: decoded(fb[4]!),
+      options: fb[5]!.toString('utf8').split(','),
+      fstype: fb[dash + 1]!.toString('utf8'),
+      source: decoded(fb[dash + 2]!),
+      superOptions: (fb[dash + 3]?.toString('utf8') ?? '').split(','),
     });
   }
   return mounts;

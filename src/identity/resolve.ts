@@ -1,7 +1,7 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
 import { fail } from '../system/errors.js';
-import { type EtcFile, type GroupEntry, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from '../system/etc-files.js';
+import { type EtcFile, type GroupEntry, type Malformed, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from '../system/etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
 
 export interface Identity {
@@ -66,20 +66,34 @@ function homeOf(user: PasswdEntry | undefined): string {
   return user && user.home !== '' ? shown(user.home) : '/';
 }
 
+/**
+ * The /etc/passwd entry for a user name given on the command line, or undefined when it has
+ * none; fails when a malformed line for the name comes first (the C library would stop there).
+ * The one lookup by name: the run and the remap both use it.
+ */
+export function userNamed(argvName: string, passwd: { entries: PasswdEntry[]; malformed: Malformed[] }): PasswdEntry | undefined {
+  const name = fromArgv(argvName);
+  const found = passwd.entries.find((e) => e.name === name);
+  const bad = passwd.malformed.find((m) => m.name === name);
+  if (bad && found && bad.line - 1 < found.line) fail(malformedUser(bad.line, argvName));
+  return found;
+}
+
+function malformedUser(line: number, argvName: string): string {
+  return `/etc/passwd line ${line} for user '${argvName}' is malformed (uid and gid must be numbers); fix the file`;
+}
+
 function findUser(
   spec: UserSpec,
   entries: PasswdEntry[],
-  malformed: { line: number; name: string }[],
+  malformed: Malformed[],
 ): PasswdEntry | undefined {
   const u = spec.user;
   if (u.kind === 'id') return entries.find((e) => e.uid === u.id);
-  const name = fromArgv(u.name);
-  const bad = malformed.find((m) => m.name === name);
-  const found = entries.find((e) => e.name === name);
-  if (bad && (!found || bad.line - 1 < found.line)) {
-    fail(`/etc/passwd line ${bad.line} for user '${u.name}' is malformed (uid and gid must be numbers); fix the file`);
-  }
+  const found = userNamed(u.name, { entries, malformed });
   if (!found) {
+    const bad = malformed.find((m) => m.name === fromArgv(u.name));
+    if (bad) fail(malformedUser(bad.line, u.name));
     fail(`unknown user '${u.name}': no such name in /etc/passwd; use an existing user or a numeric 'uid:gid'`);
   }
   usable(found.uid, 'uid', `user '${u.name}'`, '/etc/passwd');
@@ -90,7 +104,7 @@ function findGroup(
   spec: UserSpec,
   g: IdOrName,
   entries: GroupEntry[],
-  malformed: { line: number; name: string }[],
+  malformed: Malformed[],
 ): { gid: number; name?: string } {
   if (g.kind === 'id') {
     const named = entries.find((e) => e.gid === g.id);

@@ -16,8 +16,8 @@
 // - never renumbers a system group (gid below 1000, or a privileged name): other accounts and
 //   the image's files rely on its number; the user's primary gid moves instead.
 import { fail } from '../system/errors.js';
-import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, fromArgv, parseGroup, parsePasswd, setField, shown } from '../system/etc-files.js';
-import { type EtcDb, resolveIdentity } from '../identity/resolve.js';
+import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, parseGroup, parsePasswd, setField, shown } from '../system/etc-files.js';
+import { type EtcDb, resolveIdentity, userNamed } from '../identity/resolve.js';
 import type { UserSpec } from '../identity/user-spec.js';
 
 export interface Owner {
@@ -68,7 +68,8 @@ function rootRefusal(name: string, matchPath: string): string {
 const OPT_IN = '--allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)';
 
 export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: string, policy: RemapPolicy = { allowSystemIds: false }): RemapPlan {
-  const passwd = parsePasswd(db.passwd).entries;
+  const parsedPasswd = parsePasswd(db.passwd);
+  const passwd = parsedPasswd.entries;
   const groups = parseGroup(db.group).entries;
   const u = spec.user;
   if (u.kind === 'id' && u.id === 0) fail(rootRefusal('root', matchPath));
@@ -77,7 +78,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
     const named = passwd.find((e) => e.uid === u.id);
     fail(`--match needs the user by name, not uid ${u.id}: the remap changes its uid, so the next start would not find it; ${named ? `write '${shown(named.name)}${spec.group ? spec.text.slice(spec.text.indexOf(':')) : ''}'` : 'name a user from /etc/passwd'}`);
   }
-  const user = passwd.find((e) => e.name === fromArgv(u.name));
+  const user = userNamed(u.name, parsedPasswd);
   if (!user) fail(`--match needs a user with an entry in /etc/passwd, and '${u.name}' has none; add the user in the image (useradd)`);
   resolveIdentity(spec, db); // a malformed entry or an unknown group fails now, before anything changes
   const name = shown(user.name);

@@ -2,7 +2,19 @@
 // Lines that a kernel does not expose (gVisor omits NoNewPrivs, SigIgn, SigBlk, CapAmb) are
 // simply absent from the map; callers decide what an absent line means.
 
+import * as fs from 'node:fs';
+import { errnoCode, fail } from './errors.js';
+
 export type ProcStatus = Map<string, string>;
+
+/** This process's status now. */
+export function readStatus(): ProcStatus {
+  try {
+    return parseProcStatus(fs.readFileSync('/proc/self/status', 'utf8'));
+  } catch (err) {
+    fail(`cannot read /proc/self/status (${errnoCode(err) ?? String(err)}); stepdown needs /proc mounted`);
+  }
+}
 
 export function parseProcStatus(text: string): ProcStatus {
   const m: ProcStatus = new Map();

@@ -13,7 +13,7 @@ export interface UserSpec {
   group?: IdOrName;
 }
 
-export const MAX_ID = 2147483647;
+const MAX_ID = 2147483647;
 /** Looks like a number but is not a plain decimal: a sign, or spaces around digits. */
 const NUMBER_LIKE = /^[\s+-]*[0-9]+\s*$/;
 const EXAMPLE = `use a name or id from /etc/passwd, optionally with ':group' (e.g. 'app' or '1000:1000')`;

@@ -98,12 +98,6 @@ export function discard(w: StagedWrite): void {
   if (w.tmp !== undefined) removeQuietly(w.tmp);
 }
 
-/** Both steps at once. */
-export function writeFileAtomic(file: string, bytes: Buffer): 'renamed' | 'in-place' | 'read-only' {
-  const w = stage(file, bytes);
-  return w ? commit(w) : 'read-only';
-}
-
 /** Removes temp files a killed run left beside file's target. Only under the /etc lock. */
 export function removeStaleTemps(file: string): void {
   try {

@@ -89,38 +89,32 @@ export interface Malformed {
 }
 
 export function parsePasswd(file: EtcFile): { entries: PasswdEntry[]; malformed: Malformed[] } {
-  const entries: PasswdEntry[] = [];
-  const malformed: Malformed[] = [];
-  file.lines.forEach((raw, line) => {
-    const c = content(raw);
-    if (c === undefined) return;
-    const f = c.split(':');
+  return parseEntries(file, (f, line, name) => {
     const uid = parseId(field(f, 2));
     const gid = parseId(field(f, 3));
-    const name = f[0] ?? '';
-    if (name === '' || uid === undefined || gid === undefined) {
-      malformed.push({ line: line + 1, name });
-      return;
-    }
-    entries.push({ line, name, uid, gid, home: field(f, 5) ?? '' });
+    return uid === undefined || gid === undefined ? undefined : { line, name, uid, gid, home: field(f, 5) ?? '' };
   });
-  return { entries, malformed };
 }
 
 export function parseGroup(file: EtcFile): { entries: GroupEntry[]; malformed: Malformed[] } {
-  const entries: GroupEntry[] = [];
+  return parseEntries(file, (f, line, name) => {
+    const gid = parseId(field(f, 2));
+    return gid === undefined ? undefined : { line, name, gid, members: parseMembers(f.slice(3).join(':')) };
+  });
+}
+
+/** Each entry line split on ':'; a line with no name, or that entry() cannot use, is malformed. */
+function parseEntries<T>(file: EtcFile, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
+  const entries: T[] = [];
   const malformed: Malformed[] = [];
   file.lines.forEach((raw, line) => {
     const c = content(raw);
     if (c === undefined) return;
     const f = c.split(':');
-    const gid = parseId(field(f, 2));
     const name = f[0] ?? '';
-    if (name === '' || gid === undefined) {
-      malformed.push({ line: line + 1, name });
-      return;
-    }
-    entries.push({ line, name, gid, members: parseMembers(f.slice(3).join(':')) });
+    const e = name === '' ? undefined : entry(f, line, name);
+    if (e === undefined) malformed.push({ line: line + 1, name });
+    else entries.push(e);
   });
   return { entries, malformed };
 }

@@ -10,7 +10,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     return { id: identityOf(r.stdout), home: /^HOME=(.*)$/m.exec(r.stdout)?.[1], fields: statusFields(r.stdout) };
   };
 
-  // gosu's conformance table (anchors §8.1, root-caller column); groups always include the gid.
+  // gosu's conformance table (root caller); groups always include the gid.
   it.each([
     ['0', '0:0:0', '/root'],
     ['0:0', '0:0:0', '/root'],

@@ -11,7 +11,7 @@ const triple = (spec: string) => {
   return `${id.uid}:${id.gid}:${id.groups.join(' ')} HOME=${id.home}`;
 };
 
-describe('resolveIdentity: gosu conformance rows, root caller (anchors §8.1)', () => {
+describe('resolveIdentity: gosu conformance rows, root caller', () => {
   it.each([
     ['0', '0:0:0 HOME=/root'], // rows 1, 18
     ['0:0', '0:0:0 HOME=/root'], // 2, 19

@@ -1,13 +1,14 @@
 // Becomes the target identity: setgroups → setgid → seteuid, then setuid for good (in that
-// order: after setuid we could no longer change groups). Before touching anything, decide from the kernel's view of
-// this process whether a drop is needed and possible, so a refusal happens with nothing changed.
+// order: after setuid we could no longer change groups). Before touching anything, decide from
+// the kernel's view of this process whether a drop is needed and possible, so a refusal happens
+// with nothing changed.
 import { fail, errnoCode } from '../system/errors.js';
 import type { Identity } from '../identity/resolve.js';
 import { CAP_SETGID, CAP_SETUID, type ProcStatus, hasBit, idsOf, maskOf } from '../system/proc-status.js';
 
 export type DropDecision = 'drop' | 'already-target';
 
-export function describe(uid: number, gid: number): string {
+function ids(uid: number, gid: number): string {
   return `uid ${uid} gid ${gid}`;
 }
 
@@ -43,8 +44,8 @@ export function decideDrop(status: ProcStatus, target: Identity): DropDecision {
     return 'already-target';
   }
   fail(
-    `running as ${describe(euid, egid)}, not root, so cannot become ${describe(target.uid, target.gid)}; ` +
-      `start the container as root, or run it as ${describe(target.uid, target.gid)} (docker run --user ${target.uid}:${target.gid})`,
+    `running as ${ids(euid, egid)}, not root, so cannot become ${ids(target.uid, target.gid)}; ` +
+      `start the container as root, or run it as ${ids(target.uid, target.gid)} (docker run --user ${target.uid}:${target.gid})`,
   );
 }
 
@@ -94,7 +95,7 @@ export function dropAround<T>(target: Identity, during: (asRoot: <R>(fn: () => R
     process.setgid!(target.gid);
     process.seteuid!(target.uid);
   } catch (err) {
-    fail(`changing to ${describe(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
+    fail(`changing to ${ids(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
   }
   const asRoot = <R>(fn: () => R): R => {
     process.seteuid!(0);
@@ -109,7 +110,7 @@ export function dropAround<T>(target: Identity, during: (asRoot: <R>(fn: () => R
     process.seteuid!(0);
     process.setuid!(target.uid);
   } catch (err) {
-    fail(`changing to ${describe(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
+    fail(`changing to ${ids(target.uid, target.gid)} failed: ${errnoCode(err) ?? String(err)}`);
   }
   return result;
 }

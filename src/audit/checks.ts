@@ -1,6 +1,6 @@
 // `stepdown --audit`: what the kernel says about this process, as checks with verdicts and the
 // Kubernetes/Docker setting that fixes each. Pure: it takes the texts of the files (and a few
-// stat/access results) that audit-read.ts gathered, so every verdict is testable on recorded
+// stat/access results) that read.ts gathered, so every verdict is testable on recorded
 // files. A file or /proc line the kernel does not expose makes a check "unknown", never a pass.
 import { RESTRICTED_ALLOWED, capNames, describeCaps } from './capabilities.js';
 import { type FileText, type Limit, cgroupPlace, cpuLimit, memoryLimit, pidsLimit } from './cgroup.js';
@@ -41,7 +41,7 @@ export interface AuditInput {
 
 export const UNEXPOSED = 'unknown (not exposed by this kernel)';
 
-/** The files audit-read.ts reads first; cgroupFiles() adds the cgroup ones. */
+/** The files read.ts reads first; cgroupFiles() adds the cgroup ones. */
 export const BASE_FILES = [
   '/proc/self/status',
   '/proc/self/mountinfo',

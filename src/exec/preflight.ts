@@ -1,7 +1,7 @@
 // Reads the start of a file and decides what execve(2) will do with it, the way Linux's own
 // handlers do (binfmt_script, binfmt_elf, binfmt_misc). Node 24 aborts the whole process when
 // execve fails, so everything the kernel would refuse must be caught here. Pure parsing over a
-// read callback; the filesystem lives in command.ts.
+// read callback; the filesystem lives in lookup.ts.
 import * as os from 'node:os';
 
 export type Format =

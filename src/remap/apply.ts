@@ -1,5 +1,5 @@
 // Carries out a remap as root. When the files show work to do (a restart usually finds none,
-// and then nothing is locked or written), under the /etc lock (etc-lock.ts): re-read
+// and then nothing is locked or written), under the /etc lock (system/etc-lock.ts): re-read
 // /etc/passwd and /etc/group (another start may have just done the job), plan, stage the new files as temp
 // files (a full disk or an unwritable /etc is found before anything changes), re-own the
 // user's home and the --chown trees, then put /etc/group and then /etc/passwd in place.
@@ -39,7 +39,7 @@ const MAX_ERRORS_SHOWN = 5;
 const PASSWD = '/etc/passwd';
 const GROUP = '/etc/group';
 
-/** Remaps spec's user to owner (see remap.ts) and returns the /etc to resolve the user against. */
+/** Remaps spec's user to owner (see plan.ts) and returns the /etc to resolve the user against. */
 export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string, opts: RemapOptions): Promise<EtcDb> {
   // a restart usually finds the job done: then nothing is locked or written
   const first = opts.readDb();

@@ -1,5 +1,5 @@
 // Plans a remap: make <user> the owner of a mounted path (its uid, and its primary group that
-// gid) by editing /etc/passwd and /etc/group bytes. Pure; remap-apply.ts carries it out.
+// gid) by editing /etc/passwd and /etc/group bytes. Pure; apply.ts carries it out.
 //
 // Crash safety comes from the order of the effects (re-own trees, then /etc/group, then
 // /etc/passwd, each complete or not at all) and from this planner recognising a half-done job:

@@ -141,3 +141,15 @@ describe('planRemap: never root, never a system id by accident', () => {
     expect(text(plan.passwd)).toBe(`${utf8}:x:4321:4321::/home/j:/bin/sh\n`);
   });
 });
+
+describe('planRemap looks the user up as the run does', () => {
+  it('fails on a malformed line for the user that comes before a good one, naming the line', () => {
+    const d = { passwd: splitLines(PASSWD.replace('ops:x:10001', 'ops:x:bad:10001:::\nops:x:10001')), group: db.group };
+    expect(() => plan('ops', 4321, 4321, d)).toThrow("/etc/passwd line 4 for user 'ops' is malformed (uid and gid must be numbers); fix the file");
+  });
+
+  it('with no usable entry at all, says --match needs one', () => {
+    const d = { passwd: splitLines(PASSWD.replace('ops:x:10001:10001:Ops', 'ops:x:bad:10001:Ops')), group: db.group };
+    expect(() => plan('ops', 4321, 4321, d)).toThrow("--match needs a user with an entry in /etc/passwd, and 'ops' has none; add the user in the image (useradd)");
+  });
+});

@@ -20,7 +20,7 @@
 //
 //   node bench/reown.mjs [files=100000] [reps=5] [--overlay-files=20000] [--overlay-reps=3]
 //        [--big-every=100] [--only=ext4|overlayfs] [--compare=NAME=path/to/reown.ts ...]
-//   (as root; prints markdown; --compare adds rows for other builds of src/reown.ts)
+//   (as root; prints markdown; --compare adds rows for other builds of src/remap/reown.ts)
 //   import { runReownBench } from './reown.mjs'; await runReownBench({ files, reps, ... })
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -47,7 +47,7 @@ export async function runReownBench({
   if (process.getuid?.() !== 0) throw new Error('bench/reown.mjs must run as root');
   const work = fileURLToPath(new URL('./work/', import.meta.url));
   mkdirSync(work, { recursive: true });
-  const engines = [{ name: 'stepdown reownTrees', src: fileURLToPath(new URL('../src/reown.ts', import.meta.url)) }, ...compare];
+  const engines = [{ name: 'stepdown reownTrees', src: fileURLToPath(new URL('../src/remap/reown.ts', import.meta.url)) }, ...compare];
   for (const [k, e] of engines.entries()) {
     e.bundle = `${work}reown${k ? `-${k}` : ''}.mjs`;
     await build({ entryPoints: [e.src], outfile: e.bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });

@@ -3,7 +3,7 @@
 // so both `stepdown ops ls -l` and `stepdown ops -- node server.js` work.
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { fail } from './errors.js';
+import { fail } from './system/errors.js';
 
 export type Invocation =
   | { kind: 'print'; text: string }

@@ -97,7 +97,7 @@ const overlay = process.argv.includes('--overlay');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 mkdirSync(work, { recursive: true });
 const bundle = `${work}reown-variants.mjs`;
-await build({ entryPoints: [`${here}../../src/reown.ts`], outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+await build({ entryPoints: [`${here}../../src/remap/reown.ts`], outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
 const base = '/var/tmp/stepdown-bench-variants';
 const lower = `${base}/lower`;
 const bigEvery = Number(process.argv.find((a) => a.startsWith('--big-every='))?.slice(12) ?? 0);

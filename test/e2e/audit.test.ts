@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { E2E, REPO, build, docker, dockerOk, requireEngine } from './docker.js';
+import { E2E, REPO, build, docker, dockerOk, requireEngine } from '../helpers/docker.js';
 
 const IMAGE = 'stepdown-e2e/audit';
 const SEA = path.join(REPO, 'dist/stepdown-linux-x64');

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E, REPO, bounded, buildNodeImage, docker, requireEngine } from './docker.js';
+import { E2E, REPO, bounded, buildNodeImage, docker, requireEngine } from '../helpers/docker.js';
 
 const COMPOSE_FILE = path.join(REPO, 'examples/compose/docker-compose.yml');
 

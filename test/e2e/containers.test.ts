@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E, RUNTIMES, build, buildShippedImages, docker, dockerOk, requireEngine } from './docker.js';
+import { E2E, RUNTIMES, build, buildShippedImages, docker, dockerOk, requireEngine } from '../helpers/docker.js';
 
 const DEBIAN = 'stepdown-e2e/debian';
 const NODE = 'stepdown-e2e/node';

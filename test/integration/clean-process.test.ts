@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type Subject, statusFields, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, type Subject, statusFields, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const O_NONBLOCK = 0o4000;
 

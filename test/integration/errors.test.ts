@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 function expectRefusal(r: { status: number | null; stderr: string; stdout: string }, code: number, message: RegExp) {
   expect(r.status).toBe(code);

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
-import { IS_ROOT, type Run, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { LAB_GROUP, LAB_PASSWD } from '../helpers/lab.js';
+import { IS_ROOT, type Run, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 function expectRefusal(r: Run, code: number, message: RegExp) {
   expect(r.stdout).toBe('');

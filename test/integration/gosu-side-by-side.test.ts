@@ -1,7 +1,7 @@
 // stepdown next to Debian's gosu, same inputs, same /etc files, root caller. Where they agree
 // the kernel sees the same uid, gid and HOME; the differences are deliberate and listed here.
 import { describe, expect, it } from 'vitest';
-import { IS_ROOT, NODE24, PROBE, REPO, identityOf, runWithEtc, stepdown, subjects } from './harness.js';
+import { IS_ROOT, NODE24, PROBE, REPO, identityOf, runWithEtc, stepdown, subjects } from '../helpers/harness.js';
 
 const gosu = (args: string[]) => runWithEtc(['gosu', ...args], { env: { HOME: '/omg/really/gosu/nowhere' } });
 const home = (out: string) => /^HOME=(.*)$/m.exec(out)?.[1];

@@ -1,6 +1,6 @@
 // Who the exec'd command really is, read from its own /proc/<pid>/status.
 import { describe, expect, it } from 'vitest';
-import { IS_ROOT, PROBE, identityOf, statusFields, stepdown, subjects } from './harness.js';
+import { IS_ROOT, PROBE, identityOf, statusFields, stepdown, subjects } from '../helpers/harness.js';
 
 describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
   const probe = (spec: string, opts = {}) => {
@@ -10,7 +10,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     return { id: identityOf(r.stdout), home: /^HOME=(.*)$/m.exec(r.stdout)?.[1], fields: statusFields(r.stdout) };
   };
 
-  // gosu's conformance table (anchors §8.1, root-caller column); groups always include the gid.
+  // gosu's conformance table (root caller); groups always include the gid.
   it.each([
     ['0', '0:0:0', '/root'],
     ['0:0', '0:0:0', '/root'],

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_GROUP, LAB_PASSWD } from '../fixtures/lab.js';
-import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { LAB_GROUP, LAB_PASSWD } from '../helpers/lab.js';
+import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const SHELLS: Record<string, string> = {
   dash: 'true',

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type Subject, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, type Subject, subjects, tempDir } from '../helpers/harness.js';
 
 const SERVER = `
 const http = require('node:http');

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type Subject, runWithEtc, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, type Subject, runWithEtc, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const FILES = 150_000; // a walk of well over a second
 const OLD_PASSWD = (home: string) => `root:x:0:0:root:/root:/bin/bash\nops:x:10001:10001::${home}:/bin/sh\nbuddy:x:10002:10001::/:/bin/sh\n`;

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type RunOptions, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { BASE_PATH, IS_ROOT, type RunOptions, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const owner = (p: string) => {
   const st = fs.lstatSync(p);

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IS_ROOT, PROBE, type Subject, identityOf, stepdown, subjects, tempDir } from './harness.js';
+import { IS_ROOT, PROBE, type Subject, identityOf, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const owner = (p: string) => {
   const st = fs.lstatSync(p);

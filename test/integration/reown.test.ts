@@ -1,13 +1,13 @@
 // reownTrees against real trees, as root. Mounts are made inside `unshare --mount` children so
-// nothing reaches the host's mount table; those children run an esbuild bundle of src/reown.ts.
+// nothing reaches the host's mount table; those children run an esbuild bundle of src/remap/reown.ts.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReownRequest, type ReownResult, type ReownTuning, reownTrees, reownTreesTuned } from '../../src/reown.js';
-import { IS_ROOT, type Subject, stepdown, subjects, tempDir } from './harness.js';
+import { type ReownRequest, type ReownResult, type ReownTuning, reownTrees, reownTreesTuned } from '../../src/remap/reown.js';
+import { IS_ROOT, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const OLD_U = 45201, OLD_G = 45202, NEW_U = 45203, NEW_G = 45204, OTHER_U = 45205, OTHER_G = 45206;
 const REQ = { from: { uid: OLD_U, gid: OLD_G }, to: { uid: NEW_U, gid: NEW_G } };
@@ -20,7 +20,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stepdown-reown-'));
   bundle = path.join(tmp, 'reown.mjs');
   await build({
-    entryPoints: [path.resolve(__dirname, '../../src/reown.ts')],
+    entryPoints: [path.resolve(__dirname, '../../src/remap/reown.ts')],
     outfile: bundle,
     bundle: true,
     platform: 'node',
@@ -74,7 +74,7 @@ function mode(p: string): number {
   return fs.lstatSync(p).mode & 0o7777;
 }
 
-/** Runs src/reown.ts in a child, optionally after a shell prelude (mounts) in a private mount ns. */
+/** Runs src/remap/reown.ts in a child, optionally after a shell prelude (mounts) in a private mount ns. */
 function child(
   prelude: string | undefined,
   req: ReownRequest,

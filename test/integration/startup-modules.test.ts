@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, NODE24, REPO } from './harness.js';
+import { IS_ROOT, NODE24, REPO } from '../helpers/harness.js';
 
 const HOOK = `
 const fs = require('node:fs');

@@ -1,0 +1,80 @@
+// The run: resolve the user → (remap it to the volume's owner) → drop → verify → exec.
+// Deciding is pure (identity/, remap/plan.ts, drop/drop.ts decideDrop); this file only puts the
+// steps in order and hands them what the system says. Nothing of the command runs until exec.
+import * as fs from 'node:fs';
+import type { Invocation } from './cli.js';
+import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop/drop.js';
+import { verifyDrop } from './drop/verify.js';
+import { type Environ, lookup, targetEnv } from './exec/environ.js';
+import { execTarget } from './exec/execve.js';
+import { type Found, confirmExecutable, findCommand, realFileSystem } from './exec/lookup.js';
+import { type EtcDb, resolveIdentity } from './identity/resolve.js';
+import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
+import { remapUser } from './remap/apply.js';
+import { errnoCode, fail } from './system/errors.js';
+import { readDb } from './system/etc-read.js';
+import { tell } from './system/output.js';
+import { CAP_CHOWN, type ProcStatus, hasBit, maskOf, readStatus } from './system/proc-status.js';
+
+export type RunInvocation = Extract<Invocation, { kind: 'run' }>;
+
+export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
+  let db = readDb();
+  const spec = parseUserSpec(inv.spec);
+  let status = readStatus(); // the remap changes neither our ids nor our capabilities
+  if (inv.match !== undefined) db = await remap(inv, inv.match, spec, db, status, environ);
+  const target = resolveIdentity(spec, db);
+
+  const env = targetEnv(environ, target.home);
+  const [name, ...args] = inv.command as [string, ...string[]];
+  let found: Found;
+  if (decideDrop(status, target) === 'drop') {
+    // the command is found and checked with the target's rights, before the drop is final
+    found = dropAround(target, (asRoot) => findCommand(name, env.PATH, realFileSystem({ as: target, asRoot })));
+    status = verifyDrop(readStatus, target);
+  } else {
+    found = findCommand(name, env.PATH, realFileSystem());
+  }
+  confirmExecutable(found.chain);
+  execTarget(found, [name, ...args], env, status);
+}
+
+/** --match: give the user the volume's owner's ids in /etc, re-own its files; the new /etc. */
+async function remap(inv: RunInvocation, match: string, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
+  const notice = (line: string) => inv.quiet || tell(line);
+  // too many groups is refused before the remap writes anything (membership does not change)
+  if (process.geteuid!() === 0) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
+  const capEff = maskOf(status, 'CapEff');
+  return remapUser(spec, ownerOf(match), match, {
+    chown: inv.chown,
+    canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN),
+    root: process.geteuid!() === 0,
+    policy: { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') },
+    notice,
+    readDb,
+    lockWaitMs: testKnob(environ, 'STEPDOWN_TEST_LOCK_WAIT_MS') ?? 30_000,
+    progressAfterMs: testKnob(environ, 'STEPDOWN_TEST_PROGRESS_AFTER_MS') ?? 1000,
+  });
+}
+
+function ownerOf(file: string): { uid: number; gid: number } {
+  try {
+    const st = fs.statSync(file);
+    return { uid: st.uid, gid: st.gid };
+  } catch (err) {
+    fail(`--match ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory; mount the volume there, or leave out --match' : (errnoCode(err) ?? String(err))}`);
+  }
+}
+
+function envFlag(environ: Environ, name: string): boolean {
+  const v = lookup(environ, name);
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  fail(`${name}=${JSON.stringify(v)}: use 1 to turn it on, 0 or unset for off`);
+}
+
+/** Timings only the tests change (a wait or a threshold that must not depend on machine speed). */
+function testKnob(environ: Environ, name: string): number | undefined {
+  const v = lookup(environ, name);
+  return v !== undefined && /^[0-9]{1,7}$/.test(v) ? Number(v) : undefined;
+}

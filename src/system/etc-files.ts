@@ -1,0 +1,157 @@
+// Reads and edits /etc/passwd and /etc/group as bytes, without NSS. The files are read into
+// "byte strings" (latin1: one char per byte, so every byte round-trips exactly, whatever the
+// encoding of a GECOS field or a name) and written back the same way; only the fields a remap
+// changes are touched: comments, blank lines, odd lines, CRLF, a missing trailing newline and
+// bytes that are not UTF-8 all survive. Names from argv are UTF-8 text: fromArgv turns one into
+// the byte string the files hold, shown turns a file's bytes into text for a message.
+//
+// Lines are read the way glibc's files backend (what initgroups and getpwnam use) reads them:
+// leading whitespace of a line is skipped, a line that is then empty or starts with '#' is
+// ignored, and only '\n' ends a line, so a '\r' stays part of the last field.
+
+export interface PasswdEntry {
+  line: number; // index into EtcFile.lines
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export interface GroupEntry {
+  line: number;
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+/** A file as its raw lines (byte strings); lines.join('\n') is the original content. */
+export interface EtcFile {
+  lines: string[];
+}
+
+export function splitLines(text: string): EtcFile {
+  return { lines: text.split('\n') };
+}
+
+export function joinLines(file: EtcFile): string {
+  return file.lines.join('\n');
+}
+
+/** The file's exact bytes as an EtcFile. */
+export function fromBytes(bytes: Buffer): EtcFile {
+  return splitLines(bytes.toString('latin1'));
+}
+
+/** The EtcFile's exact bytes. */
+export function toBytes(file: EtcFile): Buffer {
+  return Buffer.from(joinLines(file), 'latin1');
+}
+
+/** A name given on the command line (UTF-8 text) as the bytes the files would hold. */
+export function fromArgv(name: string): string {
+  return Buffer.from(name, 'utf8').toString('latin1');
+}
+
+/** A name or path from the files as text for a message or the environment. */
+export function shown(bytes: string): string {
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
+/** (uid_t)-1 / (gid_t)-1: "no change" to setresuid and chown, never a usable id. */
+export const NO_ID = 0xffffffff;
+
+const ID = /^[0-9]{1,10}$/;
+function parseId(field: string | undefined): number | undefined {
+  if (field === undefined || !ID.test(field)) return undefined;
+  const n = Number(field);
+  return n <= 0xffffffff ? n : undefined;
+}
+
+/** C isspace() in the C locale; JavaScript's trim() would also eat byte 0xA0. */
+const LEADING_SPACE = /^[ \t\n\v\f\r]*/;
+
+/** The line as glibc parses it (leading whitespace skipped), or undefined for a line it ignores. */
+function content(raw: string): string | undefined {
+  const t = raw.replace(LEADING_SPACE, '');
+  return t === '' || t.startsWith('#') ? undefined : t;
+}
+
+/** Field i; one that ends the line without its '\r' (a CRLF file), for ids and the home. */
+function field(fields: string[], i: number): string | undefined {
+  const f = fields[i];
+  return i === fields.length - 1 && f !== undefined ? f.replace(/\r$/, '') : f;
+}
+
+/** Lines that name an entry but cannot be used (bad ids, too few fields), by 1-based line number. */
+export interface Malformed {
+  line: number;
+  name: string;
+}
+
+export function parsePasswd(file: EtcFile): { entries: PasswdEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, (f, line, name) => {
+    const uid = parseId(field(f, 2));
+    const gid = parseId(field(f, 3));
+    return uid === undefined || gid === undefined ? undefined : { line, name, uid, gid, home: field(f, 5) ?? '' };
+  });
+}
+
+export function parseGroup(file: EtcFile): { entries: GroupEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, (f, line, name) => {
+    const gid = parseId(field(f, 2));
+    return gid === undefined ? undefined : { line, name, gid, members: parseMembers(f.slice(3).join(':')) };
+  });
+}
+
+/** Each entry line split on ':'; a line with no name, or that entry() cannot use, is malformed. */
+function parseEntries<T>(file: EtcFile, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
+  const entries: T[] = [];
+  const malformed: Malformed[] = [];
+  file.lines.forEach((raw, line) => {
+    const c = content(raw);
+    if (c === undefined) return;
+    const f = c.split(':');
+    const name = f[0] ?? '';
+    const e = name === '' ? undefined : entry(f, line, name);
+    if (e === undefined) malformed.push({ line: line + 1, name });
+    else entries.push(e);
+  });
+  return { entries, malformed };
+}
+
+/** glibc's parse_list: split at ',', skip each member's leading whitespace, keep its trailing
+ * bytes (so 'ops ' and 'ops\r' are not 'ops'), drop empty members. */
+function parseMembers(field: string): string[] {
+  return field
+    .split(',')
+    .map((m) => m.replace(LEADING_SPACE, ''))
+    .filter((m) => m !== '');
+}
+
+/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group file. */
+export function namesById(file: EtcFile): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of file.lines) {
+    const [name, , id] = line.split(':');
+    if (name && id && /^[0-9]+$/.test(id) && !names.has(Number(id))) names.set(Number(id), shown(name));
+  }
+  return names;
+}
+
+/** Replaces one ':'-separated field of one line; every other byte stays as it was. */
+export function setField(file: EtcFile, line: number, field: number, value: string): EtcFile {
+  const raw = file.lines[line];
+  if (raw === undefined) throw new RangeError(`no line ${line}`);
+  const fields = raw.split(':');
+  if (field >= fields.length) throw new RangeError(`line ${line} has no field ${field}`);
+  // the last field of a CRLF line keeps its '\r'
+  const cr = field === fields.length - 1 && fields[field]!.endsWith('\r') ? '\r' : '';
+  fields[field] = value + cr;
+  const lines = file.lines.slice();
+  lines[line] = fields.join(':');
+  return { lines };
+}
+
+export const PASSWD_UID = 2;
+export const PASSWD_GID = 3;
+export const GROUP_GID = 2;

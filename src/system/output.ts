@@ -1,0 +1,28 @@
+// stepdown's own output. Written with fs.writeSync on the descriptor, never process.stdout or
+// process.stderr: those would leave stdio O_NONBLOCK for the command stepdown becomes.
+import * as fs from 'node:fs';
+import { errnoCode, printable } from './errors.js';
+
+/** All of text to fd, however the pipe takes it: partial writes, and EAGAIN if someone else left
+ * the descriptor non-blocking. */
+export function writeAll(fd: number, text: string): void {
+  let buf = Buffer.from(text);
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(fs.writeSync(fd, buf));
+    } catch (err) {
+      if (errnoCode(err) !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/** One `stepdown: …` line on stderr, best-effort: a closed or broken stderr (EPIPE, EBADF)
+ * never changes what runs or the exit status. Control characters are escaped: one line each. */
+export function tell(line: string): void {
+  try {
+    writeAll(2, `stepdown: ${printable(line)}\n`);
+  } catch {
+    // nobody is listening
+  }
+}

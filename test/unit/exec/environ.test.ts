@@ -1,0 +1,56 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SHELL_UNSETS, decodeDump, decodeEnviron, escapeBytes, handoverMismatch, lookup, targetEnv } from '../../../src/exec/environ.js';
+
+const block = (...entries: string[]) => Buffer.from(entries.map((e) => e + '\0').join(''));
+
+describe('the environment hand-over', () => {
+  it('decodes od -An -v -tx8 output: little-endian words, the last one padded with NULs', () => {
+    // what `printf 'A.B=1\0X=caf\303\251\0' | od -An -v -tx8` prints
+    const dump = ' 3d5800313d422e41 000000a9c3666163\n';
+    expect(decodeDump(dump)).toEqual(Buffer.from('A.B=1\0X=caf\xc3\xa9\0\0\0', 'latin1'));
+    expect(decodeEnviron(decodeDump(dump)!).environ).toEqual([['A.B', '1'], ['X', 'café']]);
+    expect(decodeDump('')).toEqual(Buffer.alloc(0));
+    expect(decodeDump(' 0123456789abcdef x')).toBeUndefined();
+    expect(decodeDump(' 12345')).toBeUndefined();
+  });
+
+  it('keeps order, odd names, empty values and = in values; the first of a duplicate wins', () => {
+    expect(decodeEnviron(block('B=2', 'A.B=dots', 'EMPTY=', 'X=a=b', 'K=1', 'K=2', '=x', 'noequals'))).toEqual({
+      environ: [['B', '2'], ['A.B', 'dots'], ['EMPTY', ''], ['X', 'a=b'], ['K', '1']],
+    });
+  });
+
+  it('names the first variable that is not UTF-8, escaped', () => {
+    const r = decodeEnviron(Buffer.concat([block('OK=café'), Buffer.from('BAD\xff=caf\xe9\0', 'latin1')]));
+    expect(r.notUtf8).toBe('BAD\\xff');
+    expect(escapeBytes(Buffer.from('a\\b\n\xe9', 'latin1'))).toBe('a\\x5cb\\x0a\\xe9');
+  });
+
+  it('accepts what the launcher shell changes and nothing else', () => {
+    const original: [string, string][] = [['A.B', '1'], ['PATH', '/bin'], ['NODE_OPTIONS', '--require x'], ['PWD', '/a'], ['FOO', 'bar']];
+    // dash: drops A.B, changes PWD, adds SHLVL; NODE_OPTIONS unset
+    expect(handoverMismatch(original, { PATH: '/bin', PWD: '/b', SHLVL: '1', FOO: 'bar' })).toBeUndefined();
+    expect(handoverMismatch(original, { PATH: '/bin', FOO: 'baz' })).toBe('FOO'); // a value differs
+    expect(handoverMismatch(original, { PATH: '/bin' })).toBe('FOO'); // an identifier the shell keeps is gone
+    expect(handoverMismatch(original, { PATH: '/bin', FOO: 'bar', LD_PRELOAD: '/x.so' })).toBe('LD_PRELOAD');
+    // PATH may be added (busybox) only when there was none
+    expect(handoverMismatch([['FOO', 'bar']], { FOO: 'bar', PATH: '/sbin:/bin' })).toBeUndefined();
+    expect(handoverMismatch(original, { PATH: '/evil', FOO: 'bar' })).toBe('PATH');
+    // bash re-exports the functions it imported with its own text
+    expect(handoverMismatch([['BASH_FUNC_x%%', '() { :; }']], { 'BASH_FUNC_x%%': '() {  :\n}' })).toBeUndefined();
+  });
+
+  it('the names the shell unsets are the ones bin/stepdown unsets', () => {
+    const launcher = fs.readFileSync(path.join(__dirname, '../../../bin/stepdown'), 'utf8');
+    const unsets = [...launcher.matchAll(/^unset (?!-f)((?:\\\n|[^\n])*)/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/)).filter(Boolean);
+    expect(new Set(unsets)).toEqual(SHELL_UNSETS);
+  });
+
+  it('sets HOME in place or appends it, and passes STEPDOWN_* variables through', () => {
+    expect(targetEnv([['HOME', '/root'], ['PATH', '/bin'], ['STEPDOWN_ENVIRON', 'ab']], '/home/ops')).toEqual({ HOME: '/home/ops', PATH: '/bin', STEPDOWN_ENVIRON: 'ab' });
+    expect(Object.keys(targetEnv([['PATH', '/bin']], '/'))).toEqual(['PATH', 'HOME']);
+    expect(lookup([['A', '1']], 'A')).toBe('1');
+  });
+});

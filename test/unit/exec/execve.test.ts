@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { signalsToReset } from '../../../src/exec/execve.js';
+import { parseProcStatus } from '../../../src/system/proc-status.js';
+
+describe('signalsToReset', () => {
+  it("always resets Node's SIGPIPE and SIGXFSZ, plus anything SigIgn lists", () => {
+    expect(signalsToReset(undefined).sort()).toEqual(['SIGPIPE', 'SIGXFSZ']);
+    // SigIgn bits: HUP (1) and PIPE (13) and XFSZ (25)
+    const st = parseProcStatus('SigIgn:\t0000000001001001\n');
+    expect(signalsToReset(st).sort()).toEqual(['SIGHUP', 'SIGPIPE', 'SIGXFSZ']);
+  });
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { joinLines, splitLines } from '../../../src/system/etc-files.js';
+import { changes, planRemap } from '../../../src/remap/plan.js';
+import { resolveIdentity } from '../../../src/identity/resolve.js';
+import { parseUserSpec } from '../../../src/identity/user-spec.js';
+
+const PASSWD = `root:x:0:0:root:/root:/bin/bash
+# the image's node user
+node:x:1000:1000::/home/node:/bin/sh
+ops:x:10001:10001:Ops:/home/ops:/bin/sh
+buddy:x:10002:10001::/home/buddy:/bin/sh
+`;
+const GROUP = `root:x:0:
+node:x:1000:
+ops:x:10001:
+app:x:2000:ops
+`;
+const db = { passwd: splitLines(PASSWD), group: splitLines(GROUP) };
+const plan = (spec: string, uid: number, gid: number, d = db) => planRemap(parseUserSpec(spec), d, { uid, gid }, '/data');
+const text = (f: { lines: string[] } | undefined) => (f ? joinLines(f) : undefined);
+
+describe('planRemap', () => {
+  it('gives the user the owner uid, renumbers its primary group, other members follow; every other byte kept', () => {
+    const p = plan('ops', 4321, 4321);
+    expect(p).toMatchObject({ userName: 'ops', home: '/home/ops', from: { uid: 10001, gid: 10001 }, to: { uid: 4321, gid: 4321 }, notices: [] });
+    expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:'));
+    expect(text(p.group)).toBe(GROUP.replace('ops:x:10001:', 'ops:x:4321:'));
+    const after = resolveIdentity(parseUserSpec('ops'), { passwd: p.passwd!, group: p.group! });
+    expect(after).toMatchObject({ uid: 4321, gid: 4321, groups: [4321, 2000], home: '/home/ops' });
+  });
+
+  it('already matching: changes nothing (a container restart writes nothing)', () => {
+    const p = plan('ops', 10001, 10001);
+    expect(changes(p)).toBe(false);
+    expect(p.passwd).toBeUndefined();
+    expect(p.group).toBeUndefined();
+  });
+
+  it("a uid that is another user's is shared, with a notice (usermod -o)", () => {
+    const p = plan('ops', 1000, 10001);
+    expect(p.notices).toEqual(['uid 1000 already belongs to node; ops now shares it (like usermod -o)']);
+    expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:', 'ops:x:1000:'));
+  });
+
+  it("a gid that is another group's becomes the user's primary group; nothing is renumbered", () => {
+    const p = plan('ops', 1000, 1000);
+    expect(p.notices).toContain("gid 1000 already belongs to group node; it becomes ops's primary group");
+    expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:1000:1000:'));
+    expect(p.group).toBeUndefined();
+  });
+
+  it('never makes anyone uid 0 or gid 0: a root-owned path leaves the ids, with notices', () => {
+    const p = plan('ops', 0, 0);
+    expect(changes(p)).toBe(false);
+    expect(p.notices).toEqual([
+      '/data is owned by uid 0; ops keeps uid 10001 (stepdown never makes anyone root)',
+      '/data has gid 0; ops keeps gid 10001 (stepdown never gives anyone group 0)',
+    ]);
+    expect(plan('ops', 4321, 0)).toMatchObject({ to: { uid: 4321, gid: 10001 } });
+  });
+
+  it('user:group remaps the uid only', () => {
+    const p = plan('ops:app', 4321, 4321);
+    expect(p.to).toEqual({ uid: 4321, gid: 10001 });
+    expect(p.group).toBeUndefined();
+    const after = resolveIdentity(parseUserSpec('ops:app'), { passwd: p.passwd!, group: db.group });
+    expect(after).toMatchObject({ uid: 4321, gid: 2000, groups: [2000] });
+  });
+
+  it('refuses the user by uid before anything changes: it would not be found on the next start', () => {
+    expect(() => plan('10001', 4321, 4321)).toThrow("--match needs the user by name, not uid 10001: the remap changes its uid, so the next start would not find it; write 'ops'");
+    expect(() => plan('10001:app', 4321, 4321)).toThrow("write 'ops:app'");
+  });
+
+  it('refuses a user without a passwd entry', () => {
+    expect(() => plan('4242:4242', 4321, 4321)).toThrow(/--match needs the user by name, not uid 4242/);
+    expect(() => plan('ghost', 4321, 4321)).toThrow(/'ghost' has none/);
+  });
+
+  it('finishes a job interrupted between writing /etc/group and /etc/passwd', () => {
+    const groupDone = { passwd: db.passwd, group: splitLines(GROUP.replace('ops:x:10001:', 'ops:x:4321:')) };
+    const p = plan('ops', 4321, 4321, groupDone);
+    expect(p.notices).toEqual([]); // not mistaken for a collision with "another" group
+    expect(text(p.passwd)).toBe(PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4321:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4321:'));
+    expect(p.group).toBeUndefined();
+  });
+});
+
+describe('planRemap: never root, never a system id by accident', () => {
+  const SYS_PASSWD = PASSWD + 'app:x:1001:0::/home/app:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33::/var/www:/bin/sh\nstaffer:x:10005:50::/home/staffer:/bin/sh\n';
+  const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nstaff:x:50:\ndocker:x:2999:\n';
+  const sys = { passwd: splitLines(SYS_PASSWD), group: splitLines(SYS_GROUP) };
+  const p = (spec: string, uid: number, gid: number, allowSystemIds = false) => planRemap(parseUserSpec(spec), sys, { uid, gid }, '/data', { allowSystemIds });
+
+  it.each(['root', 'root:root', '0', '0:0'])('refuses to remap %s (uid 0), whatever the volume', (spec) => {
+    expect(() => p(spec, 2000, 2000)).toThrow("--match /data would remap root, which is uid 0: a remap never changes root's ids");
+    expect(() => p(spec, 0, 0, true)).toThrow(/would remap root/);
+  });
+
+  it('a primary gid of 0 stays 0; only the uid follows; group root is not touched', () => {
+    const plan = p('app', 4321, 4321);
+    expect(plan.to).toEqual({ uid: 4321, gid: 0 });
+    expect(plan.group).toBeUndefined();
+    expect(text(plan.passwd)).toBe(SYS_PASSWD.replace('app:x:1001:0:', 'app:x:4321:0:'));
+    expect(plan.notices).toEqual(["app's primary group is gid 0; it stays 0 and only the uid follows /data (a remap never changes group 0)"]);
+  });
+
+  it.each([
+    [1, 4321, /uid 1, which is the uid of daemon, which carries rights/],
+    [4321, 42, /gid 42, which is group shadow, which carries rights/],
+    [4321, 1, /gid 1, which is group daemon/],
+    [4321, 50, /gid 50, which is group staff/],
+    [4321, 2999, /gid 2999, which is group docker/], // a privileged name above 1000
+  ])('refuses %i:%i without the opt-in; accepts it with', (uid, gid, message) => {
+    expect(() => p('ops', uid, gid)).toThrow(message);
+    expect(() => p('ops', uid, gid)).toThrow('or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it');
+    expect(p('ops', uid, gid, true).to).toEqual({ uid, gid });
+  });
+
+  it.each([
+    [33, 33],
+    [1000, 100],
+    [4321, 4321],
+    [65534, 4321],
+  ])('accepts ordinary ids %i:%i', (uid, gid) => {
+    expect(p('ops', uid, gid).to).toEqual({ uid, gid });
+  });
+
+  it('never renumbers a system group: the user moves to the new gid instead', () => {
+    const plan = p('staffer', 10005, 4321);
+    expect(plan.group).toBeUndefined();
+    expect(text(plan.passwd)).toBe(SYS_PASSWD.replace('staffer:x:10005:50:', 'staffer:x:10005:4321:'));
+    expect(plan.notices).toEqual(["staffer's primary group staff (gid 50) is a system group and keeps its gid; staffer's primary gid becomes 4321"]);
+  });
+
+  it('names are matched as the bytes the files hold: a UTF-8 name from argv finds its entry', () => {
+    const utf8 = Buffer.from('josé', 'utf8').toString('latin1');
+    const d = { passwd: splitLines(`${utf8}:x:10009:10009::/home/j:/bin/sh\n`), group: splitLines(`${utf8}:x:10009:\n`) };
+    const plan = planRemap(parseUserSpec('josé'), d, { uid: 4321, gid: 4321 }, '/data');
+    expect(plan.userName).toBe('josé');
+    expect(text(plan.passwd)).toBe(`${utf8}:x:4321:4321::/home/j:/bin/sh\n`);
+  });
+});
+
+describe('planRemap looks the user up as the run does', () => {
+  it('fails on a malformed line for the user that comes before a good one, naming the line', () => {
+    const d = { passwd: splitLines(PASSWD.replace('ops:x:10001', 'ops:x:bad:10001:::\nops:x:10001')), group: db.group };
+    expect(() => plan('ops', 4321, 4321, d)).toThrow("/etc/passwd line 4 for user 'ops' is malformed (uid and gid must be numbers); fix the file");
+  });
+
+  it('with no usable entry at all, says --match needs one', () => {
+    const d = { passwd: splitLines(PASSWD.replace('ops:x:10001:10001:Ops', 'ops:x:bad:10001:Ops')), group: db.group };
+    expect(() => plan('ops', 4321, 4321, d)).toThrow("--match needs a user with an entry in /etc/passwd, and 'ops' has none; add the user in the image (useradd)");
+  });
+});

@@ -112,7 +112,7 @@ describe.runIf(E2E).each(RUNTIMES)('containers from docker/*.Dockerfile (%s)', (
     try {
       const first = run(['--name', name, '-e', 'STEPDOWN_MATCH=/data', '-v', `${data}:/data`, DEBIAN, 'sh', '-c', 'touch /data/by-app-$(date +%s%N) && id -u && find /home/app -maxdepth 0 -printf "%U %G %p\\n"']);
       expect(first.status).toBe(0);
-      expect(first.stderr).toMatch(/^stepdown: app is now uid 4321 gid 4321 \(was 10001:10001\); re-owned 4 of 4 entries in \/home\/app \(0\.\d s\)\n$/);
+      expect(first.stderr).toMatch(/^stepdown: app is now uid 4321 gid 4321 \(was 10001:10001\); wrote \/etc\/group and \/etc\/passwd; re-owned 4 of 4 entries in \/home\/app \(0\.\d s\)\n$/);
       expect(first.stdout).toBe('4321\n4321 4321 /home/app\n');
       const made = fs.readdirSync(data);
       expect(made.length).toBe(1);
@@ -130,7 +130,7 @@ describe.runIf(E2E).each(RUNTIMES)('containers from docker/*.Dockerfile (%s)', (
     expect(runOk(['--rm', '--read-only', '--tmpfs', '/tmp', DEBIAN, 'id', '-u'])).toBe('10001\n');
     const data = hostDir(4321, 4321);
     const r = run(['--rm', '--read-only', '--tmpfs', '/tmp', '-e', 'STEPDOWN_MATCH=/data', '-v', `${data}:/data`, DEBIAN, 'sh', '-c', 'id -u; touch /data/x']);
-    expect(r.stderr).toMatch(/^stepdown: \/etc is read-only: not writing \/etc\/passwd or \/etc\/group.*running as uid 4321 gid 4321 anyway\n$/);
+    expect(r.stderr).toMatch(/^stepdown: \/etc\/group and \/etc\/passwd cannot be written \(read-only\): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n$/);
     expect([r.status, r.stdout]).toEqual([0, '4321\n']);
     expect(fs.statSync(path.join(data, 'x')).uid).toBe(4321);
   });

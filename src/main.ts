@@ -75,14 +75,24 @@ function say(fd: number, text: string): void {
   }
 }
 
+/** What --version, --help, --check and --audit print: a stdout that is closed, full or a broken
+ * pipe is stepdown's failure (125, one line), not a bug. */
+function print(text: string): void {
+  try {
+    say(1, text);
+  } catch (err) {
+    fail(`cannot write to standard output (${errnoCode(err) ?? String(err)})`);
+  }
+}
+
 /** --audit: report, run nothing. Exit 1 only for --strict with a failed restricted check. */
 function runAudit(json: boolean, strict: boolean): number {
   const report = audit(readAuditInput());
-  if (json) say(1, formatJson(report));
+  if (json) print(formatJson(report));
   else {
     const columns = Number(process.env.COLUMNS);
     const colour = isTerminal(1) && process.env.NO_COLOR === undefined;
-    say(1, formatTable(report, { colour, width: Number.isInteger(columns) && columns > 0 ? columns : 120 }));
+    print(formatTable(report, { colour, width: Number.isInteger(columns) && columns > 0 ? columns : 120 }));
   }
   return strict && report.strictFailed ? 1 : 0;
 }
@@ -114,13 +124,13 @@ async function main(argv: string[]): Promise<number | void> {
   if (inv.kind === 'audit') return runAudit(inv.json, inv.strict);
   refuseSetuidInstall();
   if (inv.kind === 'print') {
-    say(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
+    print(inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
     return;
   }
   let db = readDb();
   const spec = parseUserSpec(inv.spec);
   if (inv.kind === 'check') {
-    say(1, formatIdentity(resolveIdentity(spec, db), db));
+    print(formatIdentity(resolveIdentity(spec, db), db));
     return;
   }
   let status = readStatus(); // the remap changes neither our ids nor our capabilities

@@ -182,6 +182,7 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     // stderr closed (EBADF), or a pipe whose reader is gone (EPIPE)
     const closed = ['sh', '-c', 'exec "$@" 2>&-', 'sh'];
     const broken = ['perl', '-e', 'pipe(R, W) or die; close R; open(STDERR, ">&", \\*W) or die; exec @ARGV or die', '--'];
+    const full = ['sh', '-c', 'exec "$@" 2>/dev/full', 'sh'];
 
     it.each([['closed', closed], ['a broken pipe', broken]])('stderr %s: --match with a notice still runs the command', (_what, wrapper) => {
       const vol = tempDir();
@@ -193,10 +194,21 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
       }
     });
 
-    it.each([['closed', closed], ['a broken pipe', broken]])('stderr %s: a refusal keeps its exit code', (_what, wrapper) => {
+    it.each([['closed', closed], ['a broken pipe', broken], ['full (/dev/full)', full]])('stderr %s: a refusal keeps its exit code', (_what, wrapper) => {
       expect(stepdown(subject, ['nobody', file('garbage')], { wrapper }).status).toBe(126);
       expect(stepdown(subject, ['nobody', 'no-such-command'], { wrapper }).status).toBe(127);
       expect(stepdown(subject, ['bogus-user', '/bin/true'], { wrapper }).status).toBe(125);
+    });
+  });
+
+  describe('stdout nobody can write to: --version, --help, --check and --audit fail with one line, 125', () => {
+    const fullOut = ['sh', '-c', 'exec "$@" >/dev/full', 'sh'];
+    const brokenOut = ['perl', '-e', 'pipe(R, W) or die; close R; open(STDOUT, ">&", \\*W) or die; exec @ARGV or die', '--'];
+    it.each([['full (/dev/full)', fullOut, 'ENOSPC'], ['a broken pipe', brokenOut, 'EPIPE']])('stdout %s', (_what, wrapper, code) => {
+      for (const args of [['--version'], ['--help'], ['--check', 'nobody'], ['--audit'], ['--audit', '--json']]) {
+        const r = stepdown(subject, args, { wrapper });
+        expect([r.status, r.stderr]).toEqual([125, `stepdown: cannot write to standard output (${code})\n`]);
+      }
     });
   });
 });

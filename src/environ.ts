@@ -38,7 +38,7 @@ export const SHELL_SETS: ReadonlySet<string> = new Set([
 /** Names bin/stepdown's shell unsets before it starts Node (its own variables and Node's). */
 export const SHELL_UNSETS: ReadonlySet<string> = new Set([
   'IFS', '_sd_s', '_sd_t', '_sd_n', '_sd_d', '_sd_e', '_sd_c', '_sd_m', '_sd_rest', '_sd_cur', '_sd_links', '_sd_file',
-  '_sd_nl', '_sd_paths', '_sd_tops',
+  '_sd_nl', '_sd_paths', '_sd_tops', '_sd_a', '_sd_k', '_sd_x',
   'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_COMPILE_CACHE_PORTABLE', 'NODE_DISABLE_COMPILE_CACHE',
   'NODE_V8_COVERAGE', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_UNIQUE_ID',
   'NODE_CLUSTER_SCHED_POLICY', 'NODE_DEBUG', 'NODE_DEBUG_NATIVE', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA',

@@ -157,6 +157,28 @@ describe.skipIf(!IS_ROOT).each(subjects())('entry point under attack ($name)', (
       expect(fs.readdirSync(dir).filter((f) => ['cache', 'coverage', 'warnings'].includes(f))).toEqual([]);
     });
 
+    it('a small stack limit: the npm entry refuses an environment its own exec of Node cannot carry, with one line', () => {
+      // execve takes a quarter of the stack limit, at least 128 KiB; the npm entry's exec of Node
+      // carries the environment twice (as it is, and dumped in the hand-over)
+      const small = ['/usr/bin/prlimit', '--stack=524288', '--']; // a shell would change the environment
+      const envOf = (kb: number) => {
+        const env: Record<string, string> = { PATH: BASE_PATH };
+        for (let i = 0; i < kb; i++) env[`V${String(i).padStart(3, '0')}`] = 'x'.repeat(1000);
+        return env;
+      };
+      const fits = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env: envOf(30), setup, wrapper: small });
+      expect([fits.status, fits.stderr]).toEqual([0, '']);
+      expect(ENV_ENTRIES(fits.stdout)).toEqual([...Object.entries(envOf(30)).map(([k, v]) => `${k}=${v}`), 'HOME=/nonexistent']);
+      const big = stepdown(subject, ['nobody', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`], { env: envOf(50), setup, wrapper: small });
+      if (npm) {
+        expectRefusal(big, /^stepdown: the environment and arguments take about \d+ bytes as the npm entry point starts Node .*more than the 131072 bytes execve takes with this stack limit/);
+        nothingRan();
+      } else {
+        expect([big.status, big.stderr]).toEqual([0, '']); // the single executable carries it once
+        fs.rmSync(ran);
+      }
+    });
+
     it.runIf(shell === 'bash')('bash options from SHELLOPTS: either a correct run, or nothing runs and the status is not 0', () => {
       for (const opts of ['xtrace', 'verbose', 'errexit:nounset:allexport:xtrace:verbose', 'posix:noglob']) {
         const r = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env: { SHELLOPTS: opts }, setup });

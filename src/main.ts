@@ -10,7 +10,7 @@ import { parseUserSpec } from './identity/user-spec.js';
 import { run } from './run.js';
 import { EXIT_FAILURE, StepdownError, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
-import { tell, writeAll } from './system/output.js';
+import { printOut, tell } from './system/output.js';
 
 declare const STEPDOWN_VERSION: string;
 
@@ -41,12 +41,12 @@ async function main(argv: string[]): Promise<number | void> {
   if (inv.kind === 'audit') return runAudit(inv.json, inv.strict);
   refuseSetuidInstall();
   if (inv.kind === 'print') {
-    writeAll(1, inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
+    printOut(inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
     return;
   }
   if (inv.kind === 'check') {
     const db = readDb();
-    writeAll(1, formatIdentity(resolveIdentity(parseUserSpec(inv.spec), db), db));
+    printOut(formatIdentity(resolveIdentity(parseUserSpec(inv.spec), db), db));
     return;
   }
   return run(inv, environ);

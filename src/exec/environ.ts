@@ -20,13 +20,25 @@ export interface Launcher {
 }
 const LAUNCHER = Symbol.for('stepdown.launcher');
 
-/** Names bin/stepdown's shell may add or change in the environment Node receives. */
-export const SHELL_SETS: ReadonlySet<string> = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'SHELLOPTS', 'BASHOPTS']);
+/**
+ * Names a shell manages itself and may add, change or drop in the environment Node receives,
+ * whatever the container set (found by experiment with dash, bash as sh and busybox ash): the
+ * working directory and nesting level, getopts' state, the parent's pid, and bash's own
+ * variables (its version, options and prompts, counters and clocks, POSIXLY_CORRECT in posix
+ * mode). The app gets the container's values of these from the hand-over; every other name
+ * must arrive in Node exactly as handed over.
+ */
+export const SHELL_SETS: ReadonlySet<string> = new Set([
+  'PWD', 'OLDPWD', 'SHLVL', '_', 'OPTIND', 'PPID',
+  'SHELLOPTS', 'BASHOPTS', 'BASH', 'BASHPID', 'BASH_ARGV0', 'BASH_COMMAND', 'BASH_SUBSHELL', 'BASH_VERSINFO',
+  'BASH_VERSION', 'BASH_XTRACEFD', 'COMP_WORDBREAKS', 'EPOCHREALTIME', 'EPOCHSECONDS', 'HISTCMD', 'LINENO',
+  'OPTERR', 'POSIXLY_CORRECT', 'PS1', 'PS2', 'PS4', 'RANDOM', 'SRANDOM', 'SECONDS',
+]);
 
 /** Names bin/stepdown's shell unsets before it starts Node (its own variables and Node's). */
 export const SHELL_UNSETS: ReadonlySet<string> = new Set([
   'IFS', '_sd_s', '_sd_t', '_sd_n', '_sd_d', '_sd_e', '_sd_c', '_sd_m', '_sd_rest', '_sd_cur', '_sd_links', '_sd_file',
-  '_sd_nl', '_sd_paths', '_sd_tops',
+  '_sd_nl', '_sd_paths', '_sd_tops', '_sd_a', '_sd_k', '_sd_x',
   'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_COMPILE_CACHE_PORTABLE', 'NODE_DISABLE_COMPILE_CACHE',
   'NODE_V8_COVERAGE', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_UNIQUE_ID',
   'NODE_CLUSTER_SCHED_POLICY', 'NODE_DEBUG', 'NODE_DEBUG_NATIVE', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA',
@@ -39,10 +51,14 @@ export const SHELL_UNSETS: ReadonlySet<string> = new Set([
   'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'SSL_CERT_DIR', 'SSL_CERT_FILE', 'UV_THREADPOOL_SIZE', 'UV_USE_IO_URING',
 ]);
 
-/** The original environment, and the first variable whose bytes are not UTF-8 (escaped), if any. */
+/**
+ * The original environment, and the first variable whose bytes are not UTF-8 (escaped), if any.
+ * `shadowed`: the later entries of a duplicated name, which the command does not get.
+ */
 export interface Original {
   environ: Environ;
   notUtf8?: string;
+  shadowed?: Environ;
 }
 
 /** Pure: printable ASCII as is, every other byte as \xNN, for messages. */
@@ -66,11 +82,13 @@ export function decodeDump(dump: string): Buffer | undefined {
 
 /**
  * Pure: parses a /proc/<pid>/environ block (NUL-separated NAME=VALUE) in its order. The first of
- * a duplicated name wins (what getenv returns); entries without a name are skipped.
+ * a duplicated name wins (what getenv returns; a shell may export the last); entries without
+ * `=` or with an empty name are skipped.
  */
 export function decodeEnviron(block: Buffer): Original {
   const seen = new Set<string>();
   const environ: Environ = [];
+  const shadowed: Environ = [];
   let notUtf8: string | undefined;
   let start = 0;
   while (start < block.length) {
@@ -82,27 +100,34 @@ export function decodeEnviron(block: Buffer): Original {
     if (eq <= 0) continue;
     if (notUtf8 === undefined && !isUtf8(entry)) notUtf8 = escapeBytes(entry.subarray(0, eq));
     const key = entry.subarray(0, eq).toString('utf8');
-    if (seen.has(key)) continue;
+    const value = entry.subarray(eq + 1).toString('utf8');
+    if (seen.has(key)) {
+      shadowed.push([key, value]);
+      continue;
+    }
     seen.add(key);
-    environ.push([key, entry.subarray(eq + 1).toString('utf8')]);
+    environ.push([key, value]);
   }
-  return notUtf8 === undefined ? { environ } : { environ, notUtf8 };
+  return { environ, ...(notUtf8 === undefined ? {} : { notUtf8 }), ...(shadowed.length > 0 ? { shadowed } : {}) };
 }
 
 /**
  * Pure: the first name on which the environment Node received (the hand-over removed) disagrees
- * with the handed-over one, beyond what the shell is known to change: it may add or change
- * SHELL_SETS, add PATH when there was none (busybox), unset SHELL_UNSETS, drop names that
- * are not shell identifiers (dash), and rewrite the text of the functions bash imported
- * (BASH_FUNC_<name>%%), which are not identifiers either. Anything else means the hand-over did not come from this
+ * with the handed-over one, beyond what the shell is known to change: it may add, change or drop
+ * SHELL_SETS, add PATH when there was none (busybox), unset SHELL_UNSETS, drop names that are
+ * not shell identifiers (dash), rewrite the text of the functions bash imported
+ * (BASH_FUNC_<name>%%, not identifiers either), and keep any one of a duplicated name's values
+ * (`shadowed` holds the later ones). Anything else means the hand-over did not come from this
  * process's own shell.
  */
-export function handoverMismatch(original: Environ, received: NodeJS.ProcessEnv): string | undefined {
-  const values = new Map<string, string>(original);
+export function handoverMismatch(original: Environ, received: NodeJS.ProcessEnv, shadowed: Environ = []): string | undefined {
+  const values = new Map<string, string[]>();
+  for (const [key, value] of [...original, ...shadowed]) values.set(key, [...(values.get(key) ?? []), value]);
   for (const [key, value] of Object.entries(received)) {
     if (SHELL_SETS.has(key) || (key === 'PATH' && !values.has('PATH')) || /^BASH_FUNC_.*%%$/.test(key)) continue;
     const was = values.get(key);
-    if (was !== value && !(was?.includes('\uFFFD') && value?.includes('\uFFFD'))) return key; // not UTF-8: refused later
+    if (value === undefined || was === undefined) return key;
+    if (!was.some((w) => w === value || (w.includes('\uFFFD') && value.includes('\uFFFD')))) return key; // not UTF-8: refused later
   }
   for (const [key] of original) {
     if (key in received || SHELL_SETS.has(key) || SHELL_UNSETS.has(key) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
@@ -128,7 +153,7 @@ export function readOriginal(received: NodeJS.ProcessEnv): Original {
     const block = decodeDump(dump);
     if (block === undefined) fail('the environment bin/stepdown handed over is malformed; nothing was run');
     const original = decodeEnviron(block);
-    const name = handoverMismatch(original.environ, received);
+    const name = handoverMismatch(original.environ, received, original.shadowed);
     if (name !== undefined) {
       fail(`the environment bin/stepdown handed over does not match the one Node received (${escapeBytes(Buffer.from(name))}); nothing was run`);
     }
@@ -172,9 +197,14 @@ export function lookup(environ: Environ, key: string): string | undefined {
   return environ.find(([k]) => k === key)?.[1];
 }
 
-/** Pure: the target's environment, HOME set (in place if it was there, else appended). */
+/**
+ * Pure: the target's environment, HOME set (in place if it was there, else appended). An object
+ * without a prototype, so that a variable named `__proto__` is a variable like any other.
+ * (process.execve takes an object: JavaScript puts names that are array indices, such as `10`,
+ * first, in numeric order; nothing here can keep their place.)
+ */
 export function targetEnv(environ: Environ, home: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [key, value] of environ) {
     if (key.includes('\0') || value.includes('\0')) continue;
     out[key] = value;

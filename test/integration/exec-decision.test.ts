@@ -150,6 +150,45 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     });
   });
 
+  it.skipIf(subject.name === 'npm package')('E2BIG to the byte: the resolved file name, HOME and every pointer counted as the kernel does', () => {
+    // The command is found through a long PATH directory: execve copies that full name, not the
+    // typed `t`, and stepdown adds HOME. Filler variables bring the total to the kernel's limit
+    // exactly, then one byte over. (The npm entry's own exec of Node, with the hand-over, is
+    // bigger than the command's: it can never get this close.)
+    const stack = Number(/^Max stack size\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 8 * 1024 * 1024);
+    const space = Math.max(Math.min(6 * 1024 * 1024, Math.floor(stack / 4)), 128 * 1024);
+    const bin = file('d'.repeat(200));
+    fs.mkdirSync(bin, { mode: 0o755 });
+    fs.copyFileSync('/usr/bin/true', path.join(bin, 't'));
+    fs.chmodSync(path.join(bin, 't'), 0o755);
+    const envOf = (total: number) => {
+      const env: Record<string, string> = { PATH: bin };
+      const fixed = `${bin}/t`.length + 1 + 't'.length + 1 + `PATH=${bin}`.length + 1 + 'HOME=/nonexistent'.length + 1;
+      let left = total - fixed;
+      for (let i = 0; ; i++) {
+        const name = `F${String(i).padStart(2, '0')}`;
+        left -= 8; // this variable's pointer
+        const value = Math.min(120_000, left - name.length - 2);
+        env[name] = 'x'.repeat(value);
+        left -= name.length + 2 + value;
+        if (left <= 0) break;
+      }
+      return env;
+    };
+    // pointers: argv[0] + PATH + HOME, the fillers' counted as they are added
+    // too big for the command line of the harness's `env -i`: read from a file by the wrapper
+    const run = (env: Record<string, string>) => {
+      const envFile = file('environ');
+      fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''));
+      const wrapper = ['/usr/bin/python3', '-c', `import os, sys\nents = open(${JSON.stringify(envFile)}, 'rb').read().split(b'\\0')[:-1]\nos.execve(sys.argv[1], sys.argv[1:], dict(e.split(b'=', 1) for e in ents))`];
+      return stepdown(subject, ['nobody', 't'], { wrapper });
+    };
+    const atLimit = run(envOf(space - 3 * 8));
+    expect([atLimit.status, atLimit.stderr]).toEqual([0, '']);
+    const over = run(envOf(space - 3 * 8 + 1));
+    expectRefusal(over, 126, new RegExp(`/t: argument list too long: 1 arguments and \\d+ environment variables take ${space + 1} bytes, Linux takes at most ${space} `));
+  });
+
   it('a user in more groups than NGROUPS_MAX (65536): refused before any change, saying why', () => {
     const lines = Array.from({ length: 65_537 }, (_, i) => `g${i}:x:${100_000 + i}:nobody`);
     const r = stepdown(subject, ['nobody', '/usr/bin/touch', marker], { group: `${LAB_GROUP}${lines.join('\n')}\n` });
@@ -182,6 +221,7 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     // stderr closed (EBADF), or a pipe whose reader is gone (EPIPE)
     const closed = ['sh', '-c', 'exec "$@" 2>&-', 'sh'];
     const broken = ['perl', '-e', 'pipe(R, W) or die; close R; open(STDERR, ">&", \\*W) or die; exec @ARGV or die', '--'];
+    const full = ['sh', '-c', 'exec "$@" 2>/dev/full', 'sh'];
 
     it.each([['closed', closed], ['a broken pipe', broken]])('stderr %s: --match with a notice still runs the command', (_what, wrapper) => {
       const vol = tempDir();
@@ -193,10 +233,21 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
       }
     });
 
-    it.each([['closed', closed], ['a broken pipe', broken]])('stderr %s: a refusal keeps its exit code', (_what, wrapper) => {
+    it.each([['closed', closed], ['a broken pipe', broken], ['full (/dev/full)', full]])('stderr %s: a refusal keeps its exit code', (_what, wrapper) => {
       expect(stepdown(subject, ['nobody', file('garbage')], { wrapper }).status).toBe(126);
       expect(stepdown(subject, ['nobody', 'no-such-command'], { wrapper }).status).toBe(127);
       expect(stepdown(subject, ['bogus-user', '/bin/true'], { wrapper }).status).toBe(125);
+    });
+  });
+
+  describe('stdout nobody can write to: --version, --help, --check and --audit fail with one line, 125', () => {
+    const fullOut = ['sh', '-c', 'exec "$@" >/dev/full', 'sh'];
+    const brokenOut = ['perl', '-e', 'pipe(R, W) or die; close R; open(STDOUT, ">&", \\*W) or die; exec @ARGV or die', '--'];
+    it.each([['full (/dev/full)', fullOut, 'ENOSPC'], ['a broken pipe', brokenOut, 'EPIPE']])('stdout %s', (_what, wrapper, code) => {
+      for (const args of [['--version'], ['--help'], ['--check', 'nobody'], ['--audit'], ['--audit', '--json']]) {
+        const r = stepdown(subject, args, { wrapper });
+        expect([r.status, r.stderr]).toEqual([125, `stepdown: cannot write to standard output (${code})\n`]);
+      }
     });
   });
 });

@@ -16,6 +16,18 @@ const SHELLS: Record<string, string> = {
 /** Node 24 where the default PATH finds it (over Debian's Node 20) */
 const NODE24_ON_USR_BIN = `mount --bind ${NODE24} /usr/bin/node`;
 const ENV_ENTRIES = (out: string) => out.split('\0').filter(Boolean);
+/** A wrapper that execs the rest of its arguments with exactly the entries before `--` as its
+ * environment, duplicates and all (env(1), Python's os.execve and Node's take a mapping). */
+const RAW_ENV = (...entries: string[]) => [
+  '/usr/bin/python3', '-c',
+  "import ctypes, sys\n" +
+    "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
+    "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
+    "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
+  ...entries, '--',
+];
+/** The first of each name, in order: what the command gets. */
+const FIRST_OF = (entries: string[]) => entries.filter((e, i) => entries.findIndex((f) => f.split('=')[0] === e.split('=')[0]) === i);
 
 function expectRefusal(r: { status: number | null; stderr: string; stdout: string }, message: RegExp) {
   expect(r.stderr).toMatch(/^stepdown: [^\n]+\n$/); // exactly one line
@@ -62,6 +74,29 @@ describe.skipIf(!IS_ROOT).each(subjects())('entry point under attack ($name)', (
       const r = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env, setup });
       expect([r.status, r.stderr]).toEqual([0, '']);
       expect(ENV_ENTRIES(r.stdout)).toEqual([...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'HOME=/nonexistent']);
+    });
+
+    it('variables the shell manages itself, and duplicates: the app gets the container\'s, the first of each name', () => {
+      const entries = [
+        `PATH=${BASE_PATH}`, 'OPTIND=3', 'PPID=1', 'PS1=$ ', 'PS2=> ', 'PS4=++ ', 'POSIXLY_CORRECT=1', 'LINENO=7', 'RANDOM=4',
+        'SRANDOM=5', 'SECONDS=6', 'EPOCHSECONDS=1', 'EPOCHREALTIME=1.5', 'BASHPID=1', 'HISTCMD=9', 'BASH=/x', 'BASH_ARGV0=x',
+        'OPTERR=0', 'BASH_XTRACEFD=2', 'BASH_VERSION=1', 'SHELLOPTS=allexport', 'BASHOPTS=', 'X=1', 'Y=a', 'X=2', 'Y=b', 'Y=c',
+        '__proto__=p', 'Z=z',
+      ];
+      const r = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env: { PATH: undefined }, setup, wrapper: RAW_ENV(...entries) });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(ENV_ENTRIES(r.stdout)).toEqual([...FIRST_OF(entries), 'HOME=/nonexistent']);
+    });
+
+    it('a forged hand-over is still refused when the shell manages variables too', () => {
+      // OPTIND and PS4 are the shell's, FOO is not: the forgery changes FOO
+      const forged = "$(printf 'OPTIND=3\\0PS4=x\\0FOO=forged\\0' | /usr/bin/od -An -v -tx8)";
+      const r = stepdown({ ...subject, argv: [NODE24, path.join(REPO, 'bin/stepdown')] }, ['nobody', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`], {
+        env: { FOO: 'bar', OPTIND: '3', PS4: 'x' }, setup,
+        wrapper: ['/bin/sh', '-c', `export STEPDOWN_ENVIRON_$$="${forged}"; exec "$@"`, 'sh'],
+      });
+      if (npm) expectRefusal(r, /^stepdown: the environment bin\/stepdown handed over does not match the one Node received \(FOO\); nothing was run\n$/);
+      nothingRan();
     });
 
     it('an empty environment stays empty (plus HOME)', () => {
@@ -120,6 +155,56 @@ describe.skipIf(!IS_ROOT).each(subjects())('entry point under attack ($name)', (
       expect([r.status, r.stderr]).toEqual([0, '']);
       expect(ENV_ENTRIES(r.stdout)).toEqual([...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'HOME=/nonexistent']);
       expect(fs.readdirSync(dir).filter((f) => ['cache', 'coverage', 'warnings'].includes(f))).toEqual([]);
+    });
+
+    it('a small stack limit: the npm entry refuses an environment its own exec of Node cannot carry, with one line', () => {
+      // execve takes a quarter of the stack limit, at least 128 KiB; the npm entry's exec of Node
+      // carries the environment twice (as it is, and dumped in the hand-over)
+      const small = ['/usr/bin/prlimit', '--stack=524288', '--']; // a shell would change the environment
+      const envOf = (kb: number) => {
+        const env: Record<string, string> = { PATH: BASE_PATH };
+        for (let i = 0; i < kb; i++) env[`V${String(i).padStart(3, '0')}`] = 'x'.repeat(1000);
+        return env;
+      };
+      const fits = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env: envOf(30), setup, wrapper: small });
+      expect([fits.status, fits.stderr]).toEqual([0, '']);
+      expect(ENV_ENTRIES(fits.stdout)).toEqual([...Object.entries(envOf(30)).map(([k, v]) => `${k}=${v}`), 'HOME=/nonexistent']);
+      const big = stepdown(subject, ['nobody', '/bin/sh', '-c', `/usr/bin/id -u >>${ran}`], { env: envOf(50), setup, wrapper: small });
+      if (npm) {
+        expectRefusal(big, /^stepdown: the environment and arguments take about \d+ bytes as the npm entry point starts Node .*more than the 131072 bytes execve takes with this stack limit/);
+        nothingRan();
+      } else {
+        expect([big.status, big.stderr]).toEqual([0, '']); // the single executable carries it once
+        fs.rmSync(ran);
+      }
+    });
+
+    it.runIf(shell === 'bash')('bash options from SHELLOPTS: either a correct run, or nothing runs and the status is not 0', () => {
+      for (const opts of ['xtrace', 'verbose', 'errexit:nounset:allexport:xtrace:verbose', 'posix:noglob']) {
+        const r = stepdown(subject, ['nobody', '/usr/bin/env', '-0'], { env: { SHELLOPTS: opts }, setup });
+        expect(r.status).toBe(0);
+        expect(ENV_ENTRIES(r.stdout)).toEqual([`PATH=${BASE_PATH}`, `SHELLOPTS=${opts}`, 'HOME=/nonexistent']);
+        // xtrace and verbose show the launcher's first line or two, then turn themselves off
+        if (npm) expect(r.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(4);
+        else expect(r.stderr).toBe('');
+      }
+      const cmd = ['nobody', '/usr/bin/id', '-u'];
+      for (const opts of ['noexec', 'noexec:xtrace:verbose', 'allexport:noexec']) {
+        const r = stepdown(subject, cmd, { env: { SHELLOPTS: opts }, setup });
+        if (!npm) {
+          expect([r.status, r.stdout]).toEqual([0, '65534\n']);
+          continue;
+        }
+        // bash reads the whole file and runs nothing: stopped by a syntax error before the JavaScript
+        expect([r.status, r.stdout]).toEqual([2, '']);
+        // (verbose echoes the lines read before: the shell part, never the JavaScript)
+        expect(r.stderr).toMatch(/syntax error near unexpected token `\)'\n[^\n]*`\) stepdown: this line is reached only by a shell that runs nothing \(bash noexec[^\n]*\n$/);
+        expect(r.stderr).not.toContain("'use strict'");
+      }
+      if (!npm) return;
+      // onecmd: bash exits 0 after the first line, `#!/bin/sh`, before any of stepdown (documented)
+      const once = stepdown(subject, cmd, { env: { SHELLOPTS: 'onecmd' }, setup });
+      expect([once.status, once.stdout, once.stderr]).toEqual([0, '', '']);
     });
 
     it('refuses arguments and variables that are not UTF-8 instead of altering them', () => {

@@ -19,6 +19,7 @@ describe('the environment hand-over', () => {
   it('keeps order, odd names, empty values and = in values; the first of a duplicate wins', () => {
     expect(decodeEnviron(block('B=2', 'A.B=dots', 'EMPTY=', 'X=a=b', 'K=1', 'K=2', '=x', 'noequals'))).toEqual({
       environ: [['B', '2'], ['A.B', 'dots'], ['EMPTY', ''], ['X', 'a=b'], ['K', '1']],
+      shadowed: [['K', '2']],
     });
   });
 
@@ -42,6 +43,35 @@ describe('the environment hand-over', () => {
     expect(handoverMismatch([['BASH_FUNC_x%%', '() { :; }']], { 'BASH_FUNC_x%%': '() {  :\n}' })).toBeUndefined();
   });
 
+  it('lets the shell change, add or drop only the variables it manages itself', () => {
+    const original: [string, string][] = [
+      ['OPTIND', '3'], ['PPID', '1'], ['PS1', '$ '], ['PS2', '> '], ['PS4', '++ '], ['LINENO', '7'], ['RANDOM', '4'],
+      ['SECONDS', '6'], ['EPOCHSECONDS', '1'], ['BASHPID', '1'], ['HISTCMD', '9'], ['BASH', '/x'], ['OPTERR', '0'],
+      ['SHELLOPTS', 'allexport'], ['FOO', 'bar'], ['HOME', '/root'],
+    ];
+    // what bash as sh hands Node: its own values, some dropped, POSIXLY_CORRECT exported (allexport)
+    const bash = {
+      OPTIND: '1', PS4: '+ ', LINENO: '5', EPOCHSECONDS: '1796436230', BASH: '/bin/bash', OPTERR: '1',
+      SHELLOPTS: 'braceexpand:hashall:posix', POSIXLY_CORRECT: 'y', FOO: 'bar', HOME: '/root',
+    };
+    expect(handoverMismatch(original, bash)).toBeUndefined();
+    // anything else must match exactly
+    expect(handoverMismatch(original, { ...bash, HOME: '/tmp' })).toBe('HOME');
+    expect(handoverMismatch(original, { ...bash, FOO: 'baz' })).toBe('FOO');
+    expect(handoverMismatch(original, { ...bash, LD_PRELOAD: '/x.so' })).toBe('LD_PRELOAD');
+    expect(handoverMismatch(original, { ...bash, PATH: '/evil' })).toBeUndefined(); // there was no PATH: busybox adds one
+    expect(handoverMismatch([...original, ['PATH', '/bin']], { ...bash, PATH: '/evil' })).toBe('PATH');
+  });
+
+  it('a duplicated name: the shell may pass on any of its values; the first is the one kept', () => {
+    const { environ, shadowed } = decodeEnviron(block('X=1', 'Y=a', 'X=2', 'X=3'));
+    expect(environ).toEqual([['X', '1'], ['Y', 'a']]);
+    expect(handoverMismatch(environ, { X: '3', Y: 'a' }, shadowed)).toBeUndefined(); // dash and bash export the last
+    expect(handoverMismatch(environ, { X: '1', Y: 'a' }, shadowed)).toBeUndefined();
+    expect(handoverMismatch(environ, { X: '4', Y: 'a' }, shadowed)).toBe('X');
+    expect(handoverMismatch(environ, { X: '2', Y: 'b' }, shadowed)).toBe('Y');
+  });
+
   it('the names the shell unsets are the ones bin/stepdown unsets', () => {
     const launcher = fs.readFileSync(path.join(__dirname, '../../../bin/stepdown'), 'utf8');
     const unsets = [...launcher.matchAll(/^unset (?!-f)((?:\\\n|[^\n])*)/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/)).filter(Boolean);
@@ -49,8 +79,10 @@ describe('the environment hand-over', () => {
   });
 
   it('sets HOME in place or appends it, and passes STEPDOWN_* variables through', () => {
-    expect(targetEnv([['HOME', '/root'], ['PATH', '/bin'], ['STEPDOWN_ENVIRON', 'ab']], '/home/ops')).toEqual({ HOME: '/home/ops', PATH: '/bin', STEPDOWN_ENVIRON: 'ab' });
+    expect({ ...targetEnv([['HOME', '/root'], ['PATH', '/bin'], ['STEPDOWN_ENVIRON', 'ab']], '/home/ops') }).toEqual({ HOME: '/home/ops', PATH: '/bin', STEPDOWN_ENVIRON: 'ab' });
     expect(Object.keys(targetEnv([['PATH', '/bin']], '/'))).toEqual(['PATH', 'HOME']);
     expect(lookup([['A', '1']], 'A')).toBe('1');
+    // __proto__ is a variable like any other, not the object's prototype
+    expect(Object.entries(targetEnv([['__proto__', 'x'], ['constructor', 'y']], undefined))).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
   });
 });

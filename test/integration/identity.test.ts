@@ -60,4 +60,27 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     expect(identityOf(r.stdout)).toBe('1500:1500:1500 3000');
     expect(r.stdout).toMatch(/^HOME=\/home\/ops$/m);
   });
+
+  it('already the target but in root group 0: refused, nothing runs', () => {
+    const r = stepdown(subject, ['ops', '--', ...PROBE], { wrapper: ['setpriv', '--reuid=1500', '--regid=1500', '--groups=0,4', '--'] });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^stepdown: already running as uid 1500 gid 1500 but in root's group 0, which the command would inherit; remove gid 0 [^\n]*\n$/);
+    expect(r.status).toBe(125);
+  });
+
+  it('already the target with group 0 as its planned gid: runs', () => {
+    const r = stepdown(subject, ['1500:0', '--', ...PROBE], { wrapper: ['setpriv', '--reuid=1500', '--regid=0', '--groups=0,4', '--'] });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(identityOf(r.stdout)).toBe('1500:0:0 4');
+  });
+
+  it('already the target but holding ambient capabilities: refused, the command never gets them', () => {
+    const r = stepdown(subject, ['ops', '--', ...PROBE], {
+      wrapper: ['setpriv', '--reuid=1500', '--regid=1500', '--clear-groups', '--inh-caps=+setuid', '--ambient-caps=+setuid', '--'],
+    });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^stepdown: already running as uid 1500 gid 1500 but with capabilities \(CapEff 80, CapPrm 80, CapAmb 80\), [^\n]*--cap-drop ALL[^\n]*\n$/);
+    expect(r.status).toBe(125);
+  });
 });

@@ -1,5 +1,6 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
+import { isUtf8 } from 'node:buffer';
 import { fail } from './errors.js';
 import { type EtcFile, type GroupEntry, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from './etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
@@ -62,8 +63,26 @@ function withNames(id: Identity, user: PasswdEntry | undefined, groupName: strin
   return id;
 }
 
+/**
+ * HOME for the command. process.execve takes UTF-8 strings, so a home whose bytes are not UTF-8
+ * (a Latin-1 '/home/caf\xe9') would reach the command altered: refused instead.
+ */
 function homeOf(user: PasswdEntry | undefined): string {
-  return user && user.home !== '' ? shown(user.home) : '/';
+  if (!user || user.home === '') return '/';
+  const bytes = Buffer.from(user.home, 'latin1');
+  if (!isUtf8(bytes)) {
+    fail(
+      `/etc/passwd line ${user.line + 1} gives user '${shown(user.name)}' the home ${showBytes(bytes)}, which is not UTF-8, ` +
+        `so HOME cannot be passed exactly; rename the directory and fix the file`,
+    );
+  }
+  return bytes.toString('utf8');
+}
+
+function showBytes(b: Buffer): string {
+  let out = '';
+  for (const c of b) out += c >= 0x80 ? `\\x${c.toString(16)}` : String.fromCharCode(c);
+  return out;
 }
 
 function findUser(

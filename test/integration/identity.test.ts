@@ -61,6 +61,21 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     expect(r.stdout).toMatch(/^HOME=\/home\/ops$/m);
   });
 
+  it('a NUL byte in the home field: the home ends there, as glibc (getent, id) sees it; one run, no Node warning', () => {
+    const r = stepdown(subject, ['nulhome', '--', ...PROBE], { passwd: 'root:x:0:0:root:/root:/bin/sh\nnulhome:x:1700:1700::/home/a\0b:/bin/sh\n' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^HOME=\/home\/a$/m);
+  });
+
+  it('a home whose bytes are not UTF-8: refused in one line (HOME would reach the command altered)', () => {
+    const passwd = Buffer.from('root:x:0:0:root:/root:/bin/sh\ncafe:x:1700:1700::/home/caf\xe9:/bin/sh\n', 'latin1').toString('latin1');
+    const r = stepdown(subject, ['cafe', '--', ...PROBE], { passwd, latin1Etc: true });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("stepdown: /etc/passwd line 2 gives user 'cafe' the home /home/caf\\xe9, which is not UTF-8, so HOME cannot be passed exactly; rename the directory and fix the file\n");
+    expect(r.status).toBe(125);
+  });
+
   it('already the target but in root group 0: refused, nothing runs', () => {
     const r = stepdown(subject, ['ops', '--', ...PROBE], { wrapper: ['setpriv', '--reuid=1500', '--regid=1500', '--groups=0,4', '--'] });
     expect(r.stdout).toBe('');

@@ -52,12 +52,15 @@ function ownerOf(file: string): { uid: number; gid: number } {
   }
 }
 
+/** --check's one line. Names and the home come from /etc files: control bytes are escaped so
+ * the output stays one line and cannot drive a terminal. */
 export function formatIdentity(id: Identity, db: EtcDb): string {
   const groupNames = namesById(db.group);
-  const named = (n: number, name: string | undefined) => (name ? `${n}(${name})` : `${n}`);
+  const named = (n: number, name: string | undefined) => (name ? `${n}(${printable(name)})` : `${n}`);
+  const groupName = (g: number) => groupNames.get(g);
   return (
-    `uid=${named(id.uid, id.userName)} gid=${named(id.gid, groupNames.get(id.gid))} ` +
-    `groups=${id.groups.map((g) => named(g, groupNames.get(g))).join(',')} home=${id.home}\n`
+    `uid=${named(id.uid, id.userName)} gid=${named(id.gid, groupName(id.gid))} ` +
+    `groups=${id.groups.map((g) => named(g, groupName(g))).join(',')} home=${printable(id.home)}\n`
   );
 }
 

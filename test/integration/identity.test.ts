@@ -61,6 +61,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     expect(r.stdout).toMatch(/^HOME=\/home\/ops$/m);
   });
 
+  it('--check escapes control bytes from /etc files: one line, nothing for the terminal to act on', () => {
+    const r = stepdown(subject, ['--check', 'esc'], {
+      passwd: 'root:x:0:0:root:/root:/bin/sh\nesc:x:1700:1700::/home/x\x1b[2J\x1b]0;pwned\x07:/bin/sh\n',
+      group: 'root:x:0:\nbell\x07grp:x:1700:\n',
+    });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe('uid=1700(esc) gid=1700(bell\\x07grp) groups=1700(bell\\x07grp) home=/home/x\\e[2J\\e]0;pwned\\x07\n');
+  });
+
   it('a NUL byte in the home field: the home ends there, as glibc (getent, id) sees it; one run, no Node warning', () => {
     const r = stepdown(subject, ['nulhome', '--', ...PROBE], { passwd: 'root:x:0:0:root:/root:/bin/sh\nnulhome:x:1700:1700::/home/a\0b:/bin/sh\n' });
     expect(r.stderr).toBe('');

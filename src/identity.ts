@@ -48,7 +48,7 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
     seen.add(g.gid);
     groups.push(g.gid);
   }
-  const primary = group.entries.find((g) => g.gid === user.gid);
+  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
   return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
 }
 
@@ -85,16 +85,27 @@ function showBytes(b: Buffer): string {
   return out;
 }
 
+/**
+ * NIS compat lines ('+name', '-name', '+', '+@netgroup'): glibc's files backend never returns
+ * them from getpwnam/getpwuid/getgrnam/getgrgid (a name asked for that starts with '+' or '-'
+ * matches nothing, and an entry whose name does is skipped by id), so '+nis:x:1500:0:…' before
+ * 'ops:x:1500:…' does not make uid 1500 take gid 0. Its initgroups does read their member lists
+ * (measured with id(1)), so group membership below keeps them, as glibc does.
+ */
+function isCompat(name: string): boolean {
+  return name.startsWith('+') || name.startsWith('-');
+}
+
 function findUser(
   spec: UserSpec,
   entries: PasswdEntry[],
   malformed: { line: number; name: string }[],
 ): PasswdEntry | undefined {
   const u = spec.user;
-  if (u.kind === 'id') return entries.find((e) => e.uid === u.id);
+  if (u.kind === 'id') return entries.find((e) => e.uid === u.id && !isCompat(e.name));
   const name = fromArgv(u.name);
-  const bad = malformed.find((m) => m.name === name);
-  const found = entries.find((e) => e.name === name);
+  const bad = isCompat(name) ? undefined : malformed.find((m) => m.name === name);
+  const found = isCompat(name) ? undefined : entries.find((e) => e.name === name);
   if (bad && (!found || bad.line - 1 < found.line)) {
     fail(`/etc/passwd line ${bad.line} for user '${u.name}' is malformed (uid and gid must be numbers); fix the file`);
   }
@@ -112,12 +123,12 @@ function findGroup(
   malformed: { line: number; name: string }[],
 ): { gid: number; name?: string } {
   if (g.kind === 'id') {
-    const named = entries.find((e) => e.gid === g.id);
+    const named = entries.find((e) => e.gid === g.id && !isCompat(e.name));
     return named ? { gid: g.id, name: named.name } : { gid: g.id };
   }
   const name = fromArgv(g.name);
-  const bad = malformed.find((m) => m.name === name);
-  const found = entries.find((e) => e.name === name);
+  const bad = isCompat(name) ? undefined : malformed.find((m) => m.name === name);
+  const found = isCompat(name) ? undefined : entries.find((e) => e.name === name);
   if (bad && (!found || bad.line - 1 < found.line)) {
     fail(`/etc/group line ${bad.line} for group '${g.name}' is malformed (gid must be a number); fix the file`);
   }

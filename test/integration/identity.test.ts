@@ -70,6 +70,16 @@ describe.skipIf(!IS_ROOT).each(subjects())('identity ($name)', (subject) => {
     expect(r.stdout).toBe('uid=1700(esc) gid=1700(bell\\x07grp) groups=1700(bell\\x07grp) home=/home/x\\e[2J\\e]0;pwned\\x07\n');
   });
 
+  it("a NIS '+' line with the same uid before the real entry is skipped, as glibc's files backend does (not gid 0)", () => {
+    const r = stepdown(subject, ['1500', '--', ...PROBE], {
+      passwd: 'root:x:0:0:root:/root:/bin/sh\n+nis:x:1500:0:nis:/nis:/bin/sh\nops:x:1500:1500::/home/ops:/bin/sh\n',
+      group: 'root:x:0:\nops:x:1500:\n',
+    });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(identityOf(r.stdout)).toBe('1500:1500:1500');
+    expect(r.stdout).toMatch(/^HOME=\/home\/ops$/m);
+  });
+
   it('a NUL byte in the home field: the home ends there, as glibc (getent, id) sees it; one run, no Node warning', () => {
     const r = stepdown(subject, ['nulhome', '--', ...PROBE], { passwd: 'root:x:0:0:root:/root:/bin/sh\nnulhome:x:1700:1700::/home/a\0b:/bin/sh\n' });
     expect(r.stderr).toBe('');

@@ -136,3 +136,24 @@ describe('home bytes', () => {
     expect(() => resolve('ops', d)).toThrow(/^\/etc\/passwd line 1 gives user 'ops' the home \/home\/caf\\xe9, which is not UTF-8, so HOME cannot be passed exactly; /);
   });
 });
+
+describe("NIS compat lines ('+', '-'), which glibc's files backend skips in lookups", () => {
+  const d = {
+    passwd: splitLines('root:x:0:0:root:/root:/bin/sh\n+nis:x:1500:0:nis:/nis:/bin/sh\n -minus:x:1501:0::/:/bin/sh\nops:x:1500:1500::/home/ops:/bin/sh\n'),
+    group: splitLines('root:x:0:\n+ngrp:x:1500:\n-mgrp:x:2001:ops\nops:x:1500:\n'),
+  };
+
+  it('a uid does not match a +/- line before the real entry', () => {
+    expect(resolve('1500', d)).toMatchObject({ uid: 1500, gid: 1500, userName: 'ops', home: '/home/ops' });
+  });
+
+  it('a name starting with + or - matches nothing, as getpwnam says', () => {
+    expect(() => resolve('+nis', d)).toThrow(/unknown user '\+nis'/);
+    expect(() => resolve('-minus', d)).toThrow(/unknown user '-minus'/);
+    expect(() => resolve('ops:+ngrp', d)).toThrow(/unknown group '\+ngrp'/);
+  });
+
+  it('the primary group is named by the real entry; a +/- line still lists members, as initgroups reads it', () => {
+    expect(resolve('ops', d)).toMatchObject({ groups: [1500, 2001], groupName: 'ops' });
+  });
+});

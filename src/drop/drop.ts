@@ -4,7 +4,7 @@
 // with nothing changed.
 import { fail, errnoCode } from '../system/errors.js';
 import type { Identity } from '../identity/resolve.js';
-import { CAP_SETGID, CAP_SETUID, type ProcStatus, hasBit, idsOf, maskOf } from '../system/proc-status.js';
+import { CAP_SETGID, CAP_SETUID, type ProcStatus, groupsOf, hasBit, idsOf, maskOf } from '../system/proc-status.js';
 
 export type DropDecision = 'drop' | 'already-target';
 
@@ -41,12 +41,49 @@ export function decideDrop(status: ProcStatus, target: Identity): DropDecision {
     return 'drop';
   }
   if (ruid === target.uid && euid === target.uid && suid === target.uid && rgid === target.gid && egid === target.gid && sgid === target.gid) {
+    refuseInheritedPrivilege(status, target);
     return 'already-target';
   }
   fail(
     `running as ${ids(euid, egid)}, not root, so cannot become ${ids(target.uid, target.gid)}; ` +
       `start the container as root, or run it as ${ids(target.uid, target.gid)} (docker run --user ${target.uid}:${target.gid})`,
   );
+}
+
+/**
+ * Pure: already the target, so nothing will be dropped and the command inherits what this
+ * process holds. A non-root target must not hold capabilities (effective, permitted or
+ * ambient: any of them lets the command setuid(0) or keep root's powers) nor root's group 0
+ * unless the target's own gid or group list has it. Other inherited supplementary groups stay
+ * (Kubernetes supplementalGroups and fsGroup add them on purpose, and a non-root process cannot
+ * change them). The filesystem ids must be the target's as after a drop.
+ */
+export function refuseInheritedPrivilege(status: ProcStatus, target: Identity): void {
+  if (target.uid === 0) return;
+  const who = ids(target.uid, target.gid);
+  const fsUid = idsOf(status, 'Uid')?.[3];
+  const fsGid = idsOf(status, 'Gid')?.[3];
+  if ((fsUid !== undefined && fsUid !== target.uid) || (fsGid !== undefined && fsGid !== target.gid)) {
+    fail(`already running as ${who} but with filesystem uid ${fsUid} gid ${fsGid}; start the container as root, or as ${who} only`);
+  }
+  const held = (['CapEff', 'CapPrm', 'CapAmb'] as const)
+    .map((key) => [key, maskOf(status, key)] as const)
+    .filter(([key, mask]) => (mask === undefined ? key === 'CapEff' : mask !== 0n));
+  if (held.length > 0) {
+    const what = held.map(([key, mask]) => (mask === undefined ? `${key} unreadable` : `${key} ${mask.toString(16)}`)).join(', ');
+    fail(
+      `already running as ${who} but with capabilities (${what}), which the command would inherit and could use to become root; ` +
+        `drop them (docker run --cap-drop ALL; Kubernetes securityContext.capabilities.drop: [ALL]) or start the container as root`,
+    );
+  }
+  const groups = groupsOf(status);
+  if (groups === undefined) fail('cannot read Groups from /proc/self/status; is /proc mounted?');
+  if (groups.includes(0) && target.gid !== 0 && !target.groups.includes(0)) {
+    fail(
+      `already running as ${who} but in root's group 0, which the command would inherit; ` +
+        `remove gid 0 from the supplementary groups (docker run --group-add, Kubernetes supplementalGroups) or start the container as root`,
+    );
+  }
 }
 
 /** The kernel's limit on supplementary groups (NGROUPS_MAX, fixed since Linux 2.6.4). */

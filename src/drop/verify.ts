@@ -24,7 +24,7 @@ export function verifyStatus(status: ProcStatus, target: Identity): string[] {
     problems.push(`groups are [${groups?.join(' ') ?? 'unknown'}], expected [${want.join(' ')}]`);
   }
   if (target.uid !== 0) {
-    for (const key of ['CapEff', 'CapPrm']) {
+    for (const key of ['CapEff', 'CapPrm', 'CapAmb']) {
       const mask = maskOf(status, key);
       if (mask === undefined && key === 'CapEff') problems.push('CapEff is not readable');
       if (mask !== undefined && mask !== 0n) problems.push(`${key} is ${mask.toString(16)}, expected no capabilities`);

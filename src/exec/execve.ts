@@ -34,6 +34,14 @@ export function execTarget(found: Found, argv: string[], env: Record<string, str
       // a signal Node refuses to listen to cannot be reset here; nothing better to do
     }
   }
+  // Node announces process.execve as experimental on first use; on success the process is
+  // gone before that warning is printed, on failure it would be a second line after ours
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'ExperimentalWarning' || (warning instanceof Error && warning.name === 'ExperimentalWarning')) return;
+    (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
   try {
     process.execve!(file, argv, env);
   } catch (err) {

@@ -5,12 +5,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
-import { BINPRM_BUF_SIZE, type BinfmtEntry, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry } from './preflight.js';
+import { BINPRM_BUF_SIZE, type BinfmtEntry, type FilePath, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry, showPath } from './preflight.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export type Probe = 'executable' | 'missing' | 'unsearchable' | 'not-executable' | 'directory' | 'not-regular';
+export type Probe =
+  | 'executable'
+  | 'missing'
+  | 'unsearchable'
+  | 'not-executable'
+  | 'noexec-mount'
+  | 'directory'
+  | 'not-regular'
+  /** ELOOP, ENOTDIR, ENAMETOOLONG: execve fails with these, and execvp stops (ENOTDIR aside) */
+  | 'symlink-loop'
+  | 'not-directory'
+  | 'name-too-long';
 
 /** binfmt_misc as this process sees it: 'unknown' when not mounted (common in containers). */
 export type Binfmt = 'unknown' | { enabled: boolean; entries: BinfmtEntry[] };
@@ -18,9 +29,9 @@ export type Binfmt = 'unknown' | { enabled: boolean; entries: BinfmtEntry[] };
 /** What the filesystem says about a candidate; injectable so lookup is unit-tested without root. */
 export interface FileSystem {
   /** whether the target may execute the file, as execve's open_exec decides */
-  probe(file: string): Probe;
+  probe(file: FilePath): Probe;
   /** runs parse over the file's bytes; 'unreadable' when even root may not read it */
-  read<T>(file: string, parse: (read: ReadAt) => T): T | 'unreadable';
+  read<T>(file: FilePath, parse: (read: ReadAt) => T): T | 'unreadable';
   binfmt(): Binfmt;
 }
 
@@ -58,8 +69,7 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
       try {
         st = fs.statSync(file);
       } catch (err) {
-        const code = errnoCode(err);
-        return code === 'EACCES' ? 'unsearchable' : 'missing';
+        return STAT_ERRORS[errnoCode(err) ?? ''] ?? 'missing';
       }
       if (st.isDirectory()) return 'directory';
       if (!st.isFile()) return 'not-regular';
@@ -68,7 +78,7 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
         fs.accessSync(file, fs.constants.X_OK);
         return 'executable';
       } catch {
-        return 'not-executable';
+        return (st.mode & 0o111) !== 0 && onNoexecMount(file, st.dev) ? 'noexec-mount' : 'not-executable';
       }
     },
     read(file, parse) {
@@ -85,11 +95,15 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
         }
       }
       try {
+        const size = fs.fstatSync(fd).size;
         return parse((offset, length) => {
-          const buf = Buffer.alloc(length);
+          // an offset from the file's own header: past the end (or past what a position can
+          // hold) reads nothing, like the kernel's short read
+          if (!Number.isSafeInteger(offset) || offset < 0 || offset >= size) return Buffer.alloc(0);
+          const buf = Buffer.alloc(Math.min(length, size - offset));
           let n = 0;
-          while (n < length) {
-            const got = fs.readSync(fd, buf, n, length - n, offset + n);
+          while (n < buf.length) {
+            const got = fs.readSync(fd, buf, n, buf.length - n, offset + n);
             if (got === 0) break;
             n += got;
           }
@@ -116,7 +130,7 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
       for (const name of names) {
         if (name === 'status' || name === 'register') continue;
         try {
-          const entry = parseBinfmtEntry(fs.readFileSync(path.join(BINFMT_DIR, name), 'utf8'));
+          const entry = parseBinfmtEntry(fs.readFileSync(path.join(BINFMT_DIR, name)));
           if (entry) entries.push(entry);
         } catch {
           // an entry removed while we read: ignore it
@@ -125,6 +139,42 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
       return { enabled: status === 'enabled', entries };
     },
   };
+}
+
+const STAT_ERRORS: Record<string, Probe> = {
+  EACCES: 'unsearchable',
+  ELOOP: 'symlink-loop',
+  ENOTDIR: 'not-directory',
+  ENAMETOOLONG: 'name-too-long',
+};
+
+/**
+ * Whether the file lies on a mount with noexec (the kernel then refuses execve with EACCES
+ * whatever the mode): the mount with the file's device whose mount point is the longest prefix
+ * of its real path, from /proc/self/mountinfo.
+ */
+function onNoexecMount(file: FilePath, dev: number): boolean {
+  let real: Buffer;
+  let info: string;
+  try {
+    real = fs.realpathSync(file, { encoding: 'buffer' });
+    info = fs.readFileSync('/proc/self/mountinfo', 'latin1');
+  } catch {
+    return false;
+  }
+  // glibc's major()/minor() of st_dev, as mountinfo's third field shows them
+  const d = BigInt(dev);
+  const devId = `${((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)}:${(d & 0xffn) | ((d >> 12n) & ~0xffn)}`;
+  const realPath = real.toString('latin1');
+  let best: { point: string; noexec: boolean } | undefined;
+  for (const line of info.split('\n')) {
+    const f = line.split(' ');
+    if (f[2] !== devId || f[4] === undefined || f[5] === undefined) continue;
+    const point = f[4].replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const inside = point === '/' || realPath === point || realPath.startsWith(point + '/');
+    if (inside && (best === undefined || point.length >= best.point.length)) best = { point, noexec: f[5].split(',').includes('noexec') };
+  }
+  return best?.noexec ?? false;
 }
 
 /** Resolves a command name like execvp would, minus its dangers. Returns the file to exec. */
@@ -138,15 +188,19 @@ export function resolveCommand(name: string, pathEnv: string | undefined, fsys: 
   let denied: { file: string; probe: Probe } | undefined;
   let relativeHit: string | undefined;
   for (const dir of entries) {
-    const candidate = path.join(dir, name);
+    // plain concatenation, as execvp builds it: the kernel resolves '..' after a symlink
+    // physically, so a lexical path.join could name another file
+    const candidate = dir === '' ? name : `${dir}/${name}`;
     const probe = fsys.probe(candidate);
     if (!path.isAbsolute(dir)) {
       if (probe !== 'missing' && probe !== 'unsearchable') relativeHit ??= dir === '' ? `an empty PATH entry` : `the relative PATH entry '${dir}'`;
       continue;
     }
     if (probe === 'executable') return candidate;
-    // like execvp: a file we may not run is remembered; a directory we may not search is skipped
-    if (probe !== 'missing' && probe !== 'unsearchable') denied ??= { file: candidate, probe };
+    // like execvp: a file we may not run is remembered; a directory we may not search, or a
+    // file where a directory should be, is skipped; a symlink loop or an over-long name stops
+    if (probe === 'symlink-loop' || probe === 'name-too-long') checkCandidate(candidate, probe, uid);
+    if (probe !== 'missing' && probe !== 'unsearchable' && probe !== 'not-directory') denied ??= { file: candidate, probe };
   }
   if (denied) checkCandidate(denied.file, denied.probe, uid);
   if (relativeHit) {
@@ -156,20 +210,38 @@ export function resolveCommand(name: string, pathEnv: string | undefined, fsys: 
 }
 
 function checkCandidate(file: string, probe: Probe, uid: number | undefined): void {
+  if (probe === 'executable') return;
+  fail(`${shortPath(file)}: ${probeWords(probe, uid)}`, probe === 'missing' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE);
+}
+
+/** Why execve would refuse a file, in the words of its errno (as the shells say it). */
+function probeWords(probe: Exclude<Probe, 'executable'>, uid: number | undefined): string {
   switch (probe) {
-    case 'executable':
-      return;
     case 'missing':
-      fail(`${file}: no such file`, EXIT_NOT_FOUND);
+      return 'no such file';
     case 'directory':
-      fail(`${file}: is a directory, not a program`, EXIT_CANNOT_EXECUTE);
+      return 'is a directory, not a program';
     case 'not-regular':
-      fail(`${file}: not a regular file`, EXIT_CANNOT_EXECUTE);
+      return 'not a regular file';
     case 'unsearchable':
-      fail(`${file}: permission denied: uid ${uid ?? '?'} cannot search one of its directories`, EXIT_CANNOT_EXECUTE);
+      return `permission denied: uid ${uid ?? '?'} cannot search one of its directories`;
     case 'not-executable':
-      fail(`${file}: permission denied: uid ${uid ?? '?'} may not execute it`, EXIT_CANNOT_EXECUTE);
+      return `permission denied: uid ${uid ?? '?'} may not execute it`;
+    case 'noexec-mount':
+      return 'permission denied: it is on a noexec mount; mount it without noexec, or put the program elsewhere';
+    case 'symlink-loop':
+      return 'too many levels of symbolic links (ELOOP)';
+    case 'not-directory':
+      return 'not a directory (ENOTDIR): a part of the path before the last names a file';
+    case 'name-too-long':
+      return 'file name too long (ENAMETOOLONG)';
   }
+}
+
+/** A path for a message, shortened when it is longer than any line should be. */
+function shortPath(p: FilePath): string {
+  const shown = showPath(p);
+  return shown.length > 200 ? `${shown.slice(0, 100)}…(${Buffer.byteLength(shown)} bytes)` : shown;
 }
 
 /**
@@ -180,6 +252,7 @@ export const MAX_REWRITES = 5;
 
 /** One '#!' level: binfmt_script turns `script args…` into `interpreter [arg] script args…`. */
 export interface ScriptLevel {
+  /** as shown in messages (non-UTF-8 bytes escaped); its length is what argument space counts */
   script: string;
   interpreter: string;
   arg: string | null;
@@ -187,7 +260,7 @@ export interface ScriptLevel {
 
 /** What the kernel will open for this command: every file needs execute permission. */
 export interface Chain {
-  files: string[];
+  files: FilePath[];
   scripts: ScriptLevel[];
 }
 
@@ -198,21 +271,23 @@ export interface Chain {
  */
 export function checkExecutable(file: string, fsys: FileSystem): Chain {
   const chain: Chain = { files: [file], scripts: [] };
-  const where = (current: string) => (current === file ? file : `${file}: its '#!' interpreter ${current}`);
+  const where = (current: FilePath) => (current === file ? file : `${file}: its '#!' interpreter ${shortPath(current)}`);
   const binfmt = fsys.binfmt();
-  let current = file;
+  let current: FilePath = file;
   for (let level = 0; ; level++) {
     const tooDeep = () => {
-      const levels = [...chain.scripts.map((s) => s.script), current].join(' → ');
+      const levels = [...chain.scripts.map((s) => s.script), showPath(current)].join(' → ');
       fail(`${file}: too many nested interpreters: ${levels} is ${level + 1} levels of '#!', Linux runs at most ${MAX_REWRITES} (ELOOP)`, EXIT_CANNOT_EXECUTE);
     };
     // binfmt_misc is asked first (it registers at the head of the kernel's list of handlers);
     // what its handler then does is the kernel's business
-    if (claimedByBinfmtMisc(current, fsys, binfmt)) {
+    const handler = claimedByBinfmtMisc(current, fsys, binfmt);
+    if (handler) {
       if (level >= MAX_REWRITES) tooDeep();
+      checkBinfmtHandler(where(current), handler, fsys);
       return chain;
     }
-    const format = fsys.read(current, (read) => detectFormat(read));
+    const format: Format | 'unreadable' = fsys.read(current, (read) => detectFormat(read));
     if (format === 'unreadable') return chain; // only root without CAP_DAC_OVERRIDE gets here
     if (format.kind === 'elf') {
       checkLoader(where(current), format, fsys, chain);
@@ -221,11 +296,11 @@ export function checkExecutable(file: string, fsys: FileSystem): Chain {
     if (format.kind === 'foreign-elf' && binfmt === 'unknown') return chain; // qemu-user may be registered on the host
     if (format.kind !== 'script') refuseFormat(where(current), format);
     if (level >= MAX_REWRITES) tooDeep();
-    const interp = format.interpreter;
+    const interp: FilePath = format.interpreter;
     const probe = fsys.probe(interp);
-    if (probe === 'missing') fail(`${where(current)}: its '#!' interpreter ${interp} does not exist`, EXIT_NOT_FOUND);
-    if (probe !== 'executable') fail(`${where(current)}: its '#!' interpreter ${interp} cannot be executed (${probe})`, EXIT_CANNOT_EXECUTE);
-    chain.scripts.push({ script: current, interpreter: interp, arg: format.arg });
+    if (probe === 'missing') fail(`${where(current)}: its '#!' interpreter ${shortPath(interp)} does not exist`, EXIT_NOT_FOUND);
+    if (probe !== 'executable') fail(`${where(current)}: its '#!' interpreter ${shortPath(interp)}: ${probeWords(probe, process.geteuid?.())}`, EXIT_CANNOT_EXECUTE);
+    chain.scripts.push({ script: showPath(current), interpreter: showPath(interp), arg: format.arg });
     chain.files.push(interp);
     current = interp;
   }
@@ -236,20 +311,37 @@ function checkLoader(what: string, format: Extract<Format, { kind: 'elf' }>, fsy
   if (interp === null) return;
   const label = 'ELF interpreter (dynamic loader)';
   const probe = fsys.probe(interp);
+  const shown = shortPath(interp);
   if (probe === 'missing') {
-    fail(`${what}: its ${label} ${interp} does not exist; the binary was built for a C library this image lacks (glibc vs musl?)`, EXIT_NOT_FOUND);
+    fail(`${what}: its ${label} ${shown} does not exist; the binary was built for a C library this image lacks (glibc vs musl?)`, EXIT_NOT_FOUND);
   }
-  if (probe !== 'executable') fail(`${what}: its ${label} ${interp} cannot be executed (${probe})`, EXIT_CANNOT_EXECUTE);
+  if (probe !== 'executable') fail(`${what}: its ${label} ${shown}: ${probeWords(probe, process.geteuid?.())}`, EXIT_CANNOT_EXECUTE);
   chain.files.push(interp);
   const problem = fsys.read(interp, (read) => loaderProblem(read, format.elfClass, format.machine, format.le));
-  if (problem !== 'unreadable' && problem !== undefined) fail(`${what}: its ${label} ${interp} ${problem}`, EXIT_CANNOT_EXECUTE);
+  if (problem !== 'unreadable' && problem !== undefined) fail(`${what}: its ${label} ${shown} ${problem}`, EXIT_CANNOT_EXECUTE);
 }
 
-/** Whether an enabled binfmt_misc handler claims the file (by its first bytes or its name). */
-function claimedByBinfmtMisc(file: string, fsys: FileSystem, binfmt: Binfmt): boolean {
-  if (binfmt === 'unknown' || !binfmt.enabled || !binfmt.entries.some((e) => e.enabled)) return false;
+/** The enabled binfmt_misc handler that claims the file (by its first bytes or its name), if any. */
+function claimedByBinfmtMisc(file: FilePath, fsys: FileSystem, binfmt: Binfmt): BinfmtEntry | undefined {
+  if (binfmt === 'unknown' || !binfmt.enabled || !binfmt.entries.some((e) => e.enabled)) return undefined;
   const head = fsys.read(file, (read) => read(0, BINPRM_BUF_SIZE));
-  return head !== 'unreadable' && binfmt.entries.some((e) => binfmtMatches(e, head, file));
+  return head === 'unreadable' ? undefined : binfmt.entries.find((e) => binfmtMatches(e, head, showPath(file)));
+}
+
+/**
+ * The kernel opens a binfmt_misc handler's interpreter at exec time (open_exec: it must exist
+ * and be executable), unless the entry has the F flag: then it was opened at registration and
+ * may be missing from this mount namespace. What the interpreter then does is its business.
+ */
+function checkBinfmtHandler(what: string, entry: BinfmtEntry, fsys: FileSystem): void {
+  if (entry.preopened || entry.interpreter === undefined) return;
+  const probe = fsys.probe(entry.interpreter);
+  if (probe === 'executable') return;
+  const shown = shortPath(entry.interpreter);
+  if (probe === 'missing') {
+    fail(`${what}: the binfmt_misc handler that claims it runs ${shown}, which does not exist here; install it, or register the handler with the F flag`, EXIT_NOT_FOUND);
+  }
+  fail(`${what}: the binfmt_misc handler that claims it runs ${shown}: ${probeWords(probe, process.geteuid?.())}`, EXIT_CANNOT_EXECUTE);
 }
 
 function refuseFormat(what: string, format: Extract<Format, { kind: 'unknown' | 'foreign-elf' }>): never {
@@ -283,7 +375,7 @@ export function confirmExecutable(chain: Chain, uid = process.getuid?.()): void 
     try {
       fs.accessSync(f, fs.constants.X_OK);
     } catch (err) {
-      const what = f === chain.files[0] ? f : `${chain.files[0]}: ${f}`;
+      const what = f === chain.files[0] ? showPath(f) : `${showPath(chain.files[0]!)}: ${showPath(f)}`;
       fail(`${what}: permission denied: uid ${uid ?? '?'} may not execute it (${errnoCode(err) ?? String(err)})`, EXIT_CANNOT_EXECUTE);
     }
   }

@@ -2,13 +2,33 @@
 // handlers do (binfmt_script, binfmt_elf, binfmt_misc). Node 24 aborts the whole process when
 // execve fails, so everything the kernel would refuse must be caught here. Pure parsing over a
 // read callback; the filesystem lives in lookup.ts.
+import { isUtf8 } from 'node:buffer';
 import * as os from 'node:os';
+
+/**
+ * A path as the kernel has it in a file (a '#!' line, PT_INTERP, a binfmt_misc entry): a string
+ * when its bytes are UTF-8 (Node encodes it back to the same bytes), else the raw bytes. Never a
+ * latin1 decoding: that would name a different file.
+ */
+export type FilePath = string | Buffer;
+
+export function pathFromBytes(bytes: Buffer): FilePath {
+  return isUtf8(bytes) ? bytes.toString('utf8') : Buffer.from(bytes);
+}
+
+/** A path for a message: non-UTF-8 bytes as \\xNN (control characters are escaped when printed). */
+export function showPath(p: FilePath): string {
+  if (typeof p === 'string') return p;
+  let out = '';
+  for (const b of p) out += b >= 0x80 ? `\\x${b.toString(16)}` : String.fromCharCode(b);
+  return out;
+}
 
 export type Format =
   /** binfmt_script accepts it: `#!interpreter [arg]` */
-  | { kind: 'script'; interpreter: string; arg: string | null }
+  | { kind: 'script'; interpreter: FilePath; arg: string | null }
   /** binfmt_elf accepts the header of a program for this machine; interpreter is PT_INTERP */
-  | { kind: 'elf'; interpreter: string | null; machine: number; elfClass: number; le: boolean; head: Buffer }
+  | { kind: 'elf'; interpreter: FilePath | null; machine: number; elfClass: number; le: boolean; head: Buffer }
   /** an ELF for another CPU: only binfmt_misc (qemu-user) can run it */
   | { kind: 'foreign-elf'; machine: number; head: Buffer }
   /** the kernel's own handlers refuse it (ENOEXEC); reason says why, for the message */
@@ -63,14 +83,16 @@ function parseShebang(bytes: Buffer): Format {
   if (name === -1 || name === end) return { kind: 'unknown', reason: "its '#!' line names no interpreter", head: bytes };
   let sep = nextTerminator(name, end);
   if (sep === -1 || sep > end) sep = end;
-  const interpreter = buf.subarray(name, sep).toString('latin1');
+  // a bare '#!' (no newline, NUL-padded) leaves an empty name: the kernel cannot open it either
+  if (sep === name) return { kind: 'unknown', reason: "its '#!' line names no interpreter", head: bytes };
+  const interpreter = pathFromBytes(buf.subarray(name, sep));
   let arg: string | null = null;
   if (sep < end && buf[sep] !== 0) {
     const at = nextNonBlank(sep, end);
     if (at !== -1 && at < end) {
       const rest = buf.subarray(at, end);
       const stop = rest.indexOf(0);
-      arg = rest.subarray(0, stop === -1 ? rest.length : stop).toString('latin1');
+      arg = rest.subarray(0, stop === -1 ? rest.length : stop).toString('utf8');
     }
   }
   return { kind: 'script', interpreter, arg };
@@ -140,9 +162,18 @@ function programHeaders(read: ReadAt, e: ElfHeader): Buffer | string {
   if (e.phentsize !== want) return `a damaged ELF header (program header size ${e.phentsize}, expected ${want})`;
   const size = e.phentsize * e.phnum;
   if (size === 0 || size > 65536) return `a damaged ELF header (${e.phnum} program headers)`;
-  const table = read(e.phoff, size);
-  if (table.length < size) return 'a truncated ELF file: it ends before its program headers do';
+  const table = readWithin(read, e.phoff, size);
+  if (table.length < size) return 'a truncated ELF file: it ends before its program headers do (EIO)';
   return table;
+}
+
+/**
+ * read() at an offset taken from the file: an offset past what a file position can hold (a
+ * 64-bit field, so beyond Number.MAX_SAFE_INTEGER too) reads nothing, as the kernel's short read
+ * does, instead of a position Node refuses.
+ */
+function readWithin(read: ReadAt, offset: number, length: number): Buffer {
+  return Number.isSafeInteger(offset) && offset >= 0 ? read(offset, length) : Buffer.alloc(0);
 }
 
 /** Pure: binfmt_elf's decision on an ELF header for this machine, up to opening the interpreter. */
@@ -169,11 +200,11 @@ function parseElf(read: ReadAt, head: Buffer, arch: string): Format {
     const offset = is64 ? u64(ph, 0x08) : u32(ph, 0x04);
     const size = is64 ? u64(ph, 0x20) : u32(ph, 0x10);
     if (size < 2 || size > PATH_MAX) return { kind: 'unknown', reason: `a damaged ELF file (its interpreter path is ${size} bytes)`, head };
-    const raw = read(offset, size);
-    if (raw.length < size) return { kind: 'unknown', reason: 'a truncated ELF file: it ends before its interpreter path does', head };
+    const raw = readWithin(read, offset, size);
+    if (raw.length < size) return { kind: 'unknown', reason: 'a truncated ELF file: it ends before its interpreter path does (EIO)', head };
     if (raw[size - 1] !== 0) return { kind: 'unknown', reason: 'a damaged ELF file (its interpreter path is not NUL-terminated)', head };
     const nul = raw.indexOf(0);
-    return { kind: 'elf', interpreter: raw.subarray(0, nul).toString('latin1'), machine: e.machine, elfClass: e.elfClass, le: e.le, head };
+    return { kind: 'elf', interpreter: pathFromBytes(raw.subarray(0, nul)), machine: e.machine, elfClass: e.elfClass, le: e.le, head };
   }
   return { kind: 'elf', interpreter: null, machine: e.machine, elfClass: e.elfClass, le: e.le, head };
 }
@@ -197,7 +228,7 @@ export function loaderProblem(read: ReadAt, elfClass: number, machine: number, l
 }
 
 /** The PT_INTERP path of an ELF file, null for a static binary or a file binfmt_elf refuses. */
-export function elfInterpreter(read: ReadAt, arch: string = process.arch): string | null {
+export function elfInterpreter(read: ReadAt, arch: string = process.arch): FilePath | null {
   const f = detectFormat(read, arch);
   return f.kind === 'elf' ? f.interpreter : null;
 }
@@ -235,21 +266,31 @@ export function runsNatively(machine: number, arch: string = process.arch): bool
 /** A binfmt_misc registration (/proc/sys/fs/binfmt_misc/<name>): by magic bytes or by extension. */
 export interface BinfmtEntry {
   enabled: boolean;
+  /** the handler the kernel runs; with the F flag it was opened at registration */
+  interpreter?: FilePath;
+  preopened?: boolean;
   offset: number;
   magic?: Buffer;
   mask?: Buffer;
   extension?: string;
 }
 
-export function parseBinfmtEntry(text: string): BinfmtEntry | undefined {
+export function parseBinfmtEntry(content: string | Buffer): BinfmtEntry | undefined {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  const text = bytes.toString('latin1'); // one char per byte: the interpreter path keeps its bytes
   const lines = text.split('\n');
   const value = (key: string) => lines.find((l) => l.startsWith(key + ' '))?.slice(key.length + 1).trim();
   const enabled = lines[0]?.trim() === 'enabled';
+  const interpreterLine = lines.find((l) => l.startsWith('interpreter '))?.slice('interpreter '.length);
+  const handler: Pick<BinfmtEntry, 'interpreter' | 'preopened'> = {};
+  if (interpreterLine !== undefined) handler.interpreter = pathFromBytes(Buffer.from(interpreterLine, 'latin1'));
+  const flags = lines.find((l) => l.startsWith('flags:'))?.slice('flags:'.length).trim() ?? '';
+  if (flags.includes('F')) handler.preopened = true;
   const extension = value('extension');
-  if (extension !== undefined) return { enabled, offset: 0, extension: extension.replace(/^\./, '') };
+  if (extension !== undefined) return { enabled, ...handler, offset: 0, extension: extension.replace(/^\./, '') };
   const magic = value('magic');
   if (magic === undefined) return undefined;
-  const entry: BinfmtEntry = { enabled, offset: Number(value('offset') ?? 0), magic: Buffer.from(magic, 'hex') };
+  const entry: BinfmtEntry = { enabled, ...handler, offset: Number(value('offset') ?? 0), magic: Buffer.from(magic, 'hex') };
   const mask = value('mask');
   if (mask !== undefined) entry.mask = Buffer.from(mask, 'hex');
   return entry;

@@ -1,5 +1,6 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
+import { isUtf8 } from 'node:buffer';
 import { fail } from '../system/errors.js';
 import { type EtcFile, type GroupEntry, type Malformed, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from '../system/etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
@@ -47,7 +48,7 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
     seen.add(g.gid);
     groups.push(g.gid);
   }
-  const primary = group.entries.find((g) => g.gid === user.gid);
+  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
   return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
 }
 
@@ -62,8 +63,37 @@ function withNames(id: Identity, user: PasswdEntry | undefined, groupName: strin
   return id;
 }
 
+/**
+ * HOME for the command. process.execve takes UTF-8 strings, so a home whose bytes are not UTF-8
+ * (a Latin-1 '/home/caf\xe9') would reach the command altered: refused instead.
+ */
 function homeOf(user: PasswdEntry | undefined): string {
-  return user && user.home !== '' ? shown(user.home) : '/';
+  if (!user || user.home === '') return '/';
+  const bytes = Buffer.from(user.home, 'latin1');
+  if (!isUtf8(bytes)) {
+    fail(
+      `/etc/passwd line ${user.line + 1} gives user '${shown(user.name)}' the home ${showBytes(bytes)}, which is not UTF-8, ` +
+        `so HOME cannot be passed exactly; rename the directory and fix the file`,
+    );
+  }
+  return bytes.toString('utf8');
+}
+
+function showBytes(b: Buffer): string {
+  let out = '';
+  for (const c of b) out += c >= 0x80 ? `\\x${c.toString(16)}` : String.fromCharCode(c);
+  return out;
+}
+
+/**
+ * NIS compat lines ('+name', '-name', '+', '+@netgroup'): glibc's files backend never returns
+ * them from getpwnam/getpwuid/getgrnam/getgrgid (a name asked for that starts with '+' or '-'
+ * matches nothing, and an entry whose name does is skipped by id), so '+nis:x:1500:0:…' before
+ * 'ops:x:1500:…' does not make uid 1500 take gid 0. Its initgroups does read their member lists
+ * (measured with id(1)), so group membership below keeps them, as glibc does.
+ */
+function isCompat(name: string): boolean {
+  return name.startsWith('+') || name.startsWith('-');
 }
 
 /**
@@ -73,6 +103,7 @@ function homeOf(user: PasswdEntry | undefined): string {
  */
 export function userNamed(argvName: string, passwd: { entries: PasswdEntry[]; malformed: Malformed[] }): PasswdEntry | undefined {
   const name = fromArgv(argvName);
+  if (isCompat(name)) return undefined;
   const found = passwd.entries.find((e) => e.name === name);
   const bad = passwd.malformed.find((m) => m.name === name);
   if (bad && found && bad.line - 1 < found.line) fail(malformedUser(bad.line, argvName));
@@ -89,10 +120,10 @@ function findUser(
   malformed: Malformed[],
 ): PasswdEntry | undefined {
   const u = spec.user;
-  if (u.kind === 'id') return entries.find((e) => e.uid === u.id);
+  if (u.kind === 'id') return entries.find((e) => e.uid === u.id && !isCompat(e.name));
   const found = userNamed(u.name, { entries, malformed });
   if (!found) {
-    const bad = malformed.find((m) => m.name === fromArgv(u.name));
+    const bad = isCompat(fromArgv(u.name)) ? undefined : malformed.find((m) => m.name === fromArgv(u.name));
     if (bad) fail(malformedUser(bad.line, u.name));
     fail(`unknown user '${u.name}': no such name in /etc/passwd; use an existing user or a numeric 'uid:gid'`);
   }
@@ -107,12 +138,12 @@ function findGroup(
   malformed: Malformed[],
 ): { gid: number; name?: string } {
   if (g.kind === 'id') {
-    const named = entries.find((e) => e.gid === g.id);
+    const named = entries.find((e) => e.gid === g.id && !isCompat(e.name));
     return named ? { gid: g.id, name: named.name } : { gid: g.id };
   }
   const name = fromArgv(g.name);
-  const bad = malformed.find((m) => m.name === name);
-  const found = entries.find((e) => e.name === name);
+  const bad = isCompat(name) ? undefined : malformed.find((m) => m.name === name);
+  const found = isCompat(name) ? undefined : entries.find((e) => e.name === name);
   if (bad && (!found || bad.line - 1 < found.line)) {
     fail(`/etc/group line ${bad.line} for group '${g.name}' is malformed (gid must be a number); fix the file`);
   }

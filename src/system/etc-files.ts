@@ -72,6 +72,10 @@ const LEADING_SPACE = /^[ \t\n\v\f\r]*/;
 
 /** The line as glibc parses it (leading whitespace skipped), or undefined for a line it ignores. */
 function content(raw: string): string | undefined {
+  // glibc's files backend parses each line as a C string: a NUL byte ends the line there
+  // (measured with getent: 'ops:x:1500:1500::/home/a\0b:/bin/sh' has home /home/a, no shell)
+  const nul = raw.indexOf('\0');
+  if (nul !== -1) raw = raw.slice(0, nul);
   const t = raw.replace(LEADING_SPACE, '');
   return t === '' || t.startsWith('#') ? undefined : t;
 }

@@ -53,6 +53,8 @@ export interface RunOptions {
   etcDir?: string;
   /** shell run inside the namespace before stepdown (e.g. mounts) */
   setup?: string;
+  /** write passwd and group as latin1 (one byte per char) instead of UTF-8: for non-UTF-8 bytes */
+  latin1Etc?: boolean;
 }
 
 const made: string[] = [];
@@ -81,8 +83,9 @@ export function runWithEtc(argv: string[], opts: RunOptions = {}): Run {
   const dir = tempDir('stepdown-etc-');
   const pw = path.join(dir, 'passwd');
   const gr = path.join(dir, 'group');
-  fs.writeFileSync(pw, opts.passwd ?? LAB_PASSWD, { mode: 0o644 });
-  fs.writeFileSync(gr, opts.group ?? LAB_GROUP, { mode: 0o644 });
+  const encoding = opts.latin1Etc ? 'latin1' : 'utf8';
+  fs.writeFileSync(pw, opts.passwd ?? LAB_PASSWD, { mode: 0o644, encoding });
+  fs.writeFileSync(gr, opts.group ?? LAB_GROUP, { mode: 0o644, encoding });
   fs.mkdirSync(path.join(dir, 'up'));
   fs.mkdirSync(path.join(dir, 'work'));
   const env = Object.fromEntries(

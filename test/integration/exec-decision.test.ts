@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_GROUP, LAB_PASSWD } from '../helpers/lab.js';
-import { IS_ROOT, type Run, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
+import { BASE_PATH, IS_ROOT, type Run, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 function expectRefusal(r: Run, code: number, message: RegExp) {
   expect(r.stdout).toBe('');
@@ -87,8 +87,94 @@ describe.skipIf(!IS_ROOT || process.arch !== 'x64').each(subjects())('execve dec
     const nx = file('nx');
     fs.mkdirSync(nx, { recursive: true });
     const r = stepdown(subject, ['nobody', `${nx}/touch`, marker], { setup: `mount -t tmpfs -o noexec,mode=755 none ${nx} && cp /usr/bin/touch ${nx}/touch` });
-    expectRefusal(r, 126, /nx\/touch: permission denied: uid 65534 may not execute it/);
+    expectRefusal(r, 126, /nx\/touch: permission denied: it is on a noexec mount; /);
     expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it("a '#!' interpreter on a noexec mount: 126, saying so", () => {
+    const nx = file('nx2');
+    fs.mkdirSync(nx, { recursive: true });
+    write('to-nx', `#!${nx}/sh\ntouch ran\n`, 0o755);
+    const r = stepdown(subject, ['nobody', file('to-nx')], { setup: `mount -t tmpfs -o noexec,mode=755 none ${nx} && cp /bin/sh ${nx}/sh` });
+    expectRefusal(r, 126, /to-nx: its '#!' interpreter \S+\/nx2\/sh: permission denied: it is on a noexec mount; /);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  describe('interpreter paths are the bytes in the file, not a re-encoding', () => {
+    const latin1 = (name: string) => Buffer.concat([Buffer.from(file(name)), Buffer.from([0xe9])]); // '…\xe9': not UTF-8
+    const mojibake = (name: string) => Buffer.concat([Buffer.from(file(name)), Buffer.from([0xc3, 0xa9])]); // the same, read latin1, written UTF-8
+
+    it('a #! interpreter whose path is not UTF-8 runs', () => {
+      fs.copyFileSync('/bin/sh', latin1('sh-caf'));
+      write('to-latin1', Buffer.concat([Buffer.from('#!'), latin1('sh-caf'), Buffer.from('\ntouch "$(dirname "$0")/ran"\n')]), 0o755);
+      const r = stepdown(subject, ['nobody', file('to-latin1')]);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(fs.existsSync(marker)).toBe(true);
+      fs.rmSync(marker);
+    });
+
+    it('a missing non-UTF-8 interpreter whose mojibake twin exists: 127, the path escaped (no Node abort)', () => {
+      fs.copyFileSync('/bin/sh', mojibake('twin'));
+      write('to-twin', Buffer.concat([Buffer.from('#!'), latin1('twin'), Buffer.from('\ntouch ran\n')]), 0o755);
+      const r = stepdown(subject, ['nobody', file('to-twin')]);
+      expectRefusal(r, 127, /to-twin: its '#!' interpreter \S+\/twin\\xe9 does not exist$/m);
+    });
+
+    it('a PT_INTERP that is not UTF-8 and missing, with its mojibake twin present: 127', () => {
+      const elf = fs.readFileSync('/bin/true');
+      const at = elf.indexOf(LOADER);
+      const odd = Buffer.from(elf);
+      odd.write('/mnt/ld-linux-x86-64.so.2-\xe9', at, 'latin1'); // same length as the real loader's path
+      write('elf-latin1', odd, 0o755);
+      const r = stepdown(subject, ['nobody', file('elf-latin1')], { setup: `mount -t tmpfs none /mnt && cp ${LOADER} '/mnt/ld-linux-x86-64.so.2-'$(printf '\\303\\251')` });
+      expectRefusal(r, 127, /elf-latin1: its ELF interpreter \(dynamic loader\) \/mnt\/ld-linux-x86-64\.so\.2-\\xe9 does not exist/);
+    });
+  });
+
+  describe('offsets in an ELF header past the file (or past 2^53): 126 with the kernel\'s EIO', () => {
+    const spoiled = (name: string, spoil: (b: Buffer, phoff: number) => void) => {
+      const elf = Buffer.from(fs.readFileSync('/bin/true'));
+      spoil(elf, Number(elf.readBigUInt64LE(0x20)));
+      write(name, elf, 0o755);
+      return file(name);
+    };
+    const interpHeader = (b: Buffer, phoff: number) => {
+      for (let i = 0; i < b.readUInt16LE(0x38); i++) if (b.readUInt32LE(phoff + i * 56) === 3) return phoff + i * 56;
+      throw new Error('no PT_INTERP');
+    };
+    it.each([
+      ['e_phoff 2^64-256', (b: Buffer) => b.writeBigUInt64LE(0xffffffffffffff00n, 0x20), /program headers do \(EIO\)$/m],
+      ['e_phoff 2^40', (b: Buffer) => b.writeBigUInt64LE(1n << 40n, 0x20), /program headers do \(EIO\)$/m],
+      ['PT_INTERP p_offset 2^64-16', (b: Buffer, phoff: number) => b.writeBigUInt64LE(0xfffffffffffffff0n, interpHeader(b, phoff) + 8), /interpreter path does \(EIO\)$/m],
+    ])('%s', (what, spoil, message) => {
+      const r = stepdown(subject, ['nobody', spoiled(`big-${what.replace(/\W/g, '')}`, spoil)]);
+      expectRefusal(r, 126, message);
+    });
+  });
+
+  describe('paths the kernel refuses with ELOOP, ENOTDIR, ENAMETOOLONG: 126 with the errno in words, like the shells', () => {
+    it.each([
+      ['a symlink loop', () => { fs.symlinkSync('loop2', file('loop1')); fs.symlinkSync('loop1', file('loop2')); return file('loop1'); }, /loop1: too many levels of symbolic links \(ELOOP\)$/m],
+      ['a trailing slash after a file', () => '/bin/true/', /^stepdown: \/bin\/true\/: not a directory \(ENOTDIR\)/],
+      ['a file used as a directory', () => '/bin/true/x', /^stepdown: \/bin\/true\/x: not a directory \(ENOTDIR\)/],
+      ['a path over 4096 bytes', () => '/' + 'a/'.repeat(2100) + 'x', /: file name too long \(ENAMETOOLONG\)$/m],
+    ])('%s', (_what, make, message) => {
+      expectRefusal(stepdown(subject, ['nobody', make()]), 126, message);
+    });
+
+    it("a bare '#!' names no interpreter: 126", () => {
+      write('bare', '#!', 0o755);
+      expectRefusal(stepdown(subject, ['nobody', file('bare')]), 126, /bare: exec format error: its '#!' line names no interpreter$/m);
+    });
+  });
+
+  it('a PATH entry through a symlink and .. is resolved by the kernel, as execvp does (never path.join)', () => {
+    fs.mkdirSync(file('real/sub'), { recursive: true });
+    fs.symlinkSync('real/sub', file('lnk'));
+    write('real/prog', '#!/bin/sh\necho real\n', 0o755);
+    write('prog', '#!/bin/sh\necho lexical\n', 0o755);
+    const r = stepdown(subject, ['nobody', 'prog'], { env: { PATH: `${file('lnk')}/..:${BASE_PATH}` } });
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', 'real\n']);
   });
 
   it('five nested #! levels run, as the target', () => {

@@ -16,6 +16,23 @@ describe('decideDrop', () => {
     expect(decideDrop(status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500 3000', '0'), ops)).toBe('already-target');
   });
 
+  it.each([
+    ['an effective capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500', '80', '0'), /capabilities \(CapEff 80\)/],
+    ['a permitted capability', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '1500', '0', '80'), /capabilities \(CapPrm 80\)/],
+    ['an ambient capability', parseProcStatus('Uid:\t1500\t1500\t1500\t1500\nGid:\t1500\t1500\t1500\t1500\nGroups:\t1500\nCapPrm:\t0\nCapEff:\t0\nCapAmb:\t1\n'), /CapAmb 1\)/],
+    ['group 0 inherited', status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '0 4', '0'), /root's group 0/],
+    ['a filesystem uid of 0', status('1500\t1500\t1500\t0', '1500\t1500\t1500\t1500', '1500', '0'), /filesystem uid 0/],
+  ])('already the target but with %s: refused', (_what, st, message) => {
+    expect(() => decideDrop(st, ops)).toThrow(message);
+  });
+
+  it('already the target: group 0 is fine when it is the planned gid or a planned group', () => {
+    const st = status('1500\t1500\t1500\t1500', '0\t0\t0\t0', '0 4', '0');
+    expect(decideDrop(st, { ...ops, gid: 0, groups: [0] })).toBe('already-target');
+    const st2 = status('1500\t1500\t1500\t1500', '1500\t1500\t1500\t1500', '0 1500', '0');
+    expect(decideDrop(st2, { ...ops, groups: [1500, 0] })).toBe('already-target');
+  });
+
   it('another non-root identity: refused, naming both identities', () => {
     expect(() => decideDrop(status('1000\t1000\t1000\t1000', '1000\t1000\t1000\t1000', '', '0'), ops)).toThrow(
       /running as uid 1000 gid 1000, not root, so cannot become uid 1500 gid 1500/,

@@ -35,9 +35,9 @@ const LOADER = process.arch === 'arm64' ? '/lib/ld-linux-aarch64.so.1' : '/lib64
 
 function fakeFs(files: Record<string, Probe>, contents: Record<string, Buffer | string | 'unreadable'> = {}, binfmt: Binfmt = 'unknown'): FileSystem {
   return {
-    probe: (f) => files[f] ?? 'missing',
+    probe: (f) => files[f.toString()] ?? 'missing',
     read(f, parse) {
-      const c = contents[f] ?? makeElf();
+      const c = contents[f.toString()] ?? makeElf();
       if (c === 'unreadable') return 'unreadable';
       const data = Buffer.from(c);
       return parse((o, l) => data.subarray(o, o + l));
@@ -168,8 +168,8 @@ describe('checkExecutable', () => {
   it.each([
     ['/s/bad', 127, /^\/s\/bad: its '#!' interpreter \/usr\/bin\/python9 does not exist$/],
     ['/s/crlf', 127, /interpreter \/bin\/sh\r does not exist/],
-    ['/s/noexec', 126, /cannot be executed/],
-    ['/s/dir', 126, /\/dir cannot be executed \(directory\)/],
+    ['/s/noexec', 126, /^\/s\/noexec: its '#!' interpreter \/noexec\/interp: permission denied: uid \d+ may not execute it$/],
+    ['/s/dir', 126, /its '#!' interpreter \/dir: is a directory, not a program$/],
     ['/s/plain', 126, /exec format error.*needs one/],
     ['/s/empty', 126, /exec format error: its '#!' line names no interpreter/],
     ['/s/long', 126, /longer than the 255 bytes Linux reads/],
@@ -196,7 +196,7 @@ describe('checkExecutable', () => {
   it('an unknown format that binfmt_misc claims (by magic or extension) is left to the kernel', () => {
     const jar = parseBinfmtEntry('enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n')!;
     const mz = parseBinfmtEntry('enabled\ninterpreter /usr/bin/wine\nflags: \noffset 0\nmagic 4d5a\n')!;
-    const f = fakeFs({}, { '/app.jar': 'PK\x03\x04', '/app.exe': 'MZ\x90', '/app.bin': 'PK' }, { enabled: true, entries: [jar, mz] });
+    const f = fakeFs({ '/usr/bin/jexec': 'executable', '/usr/bin/wine': 'executable' }, { '/app.jar': 'PK\x03\x04', '/app.exe': 'MZ\x90', '/app.bin': 'PK' }, { enabled: true, entries: [jar, mz] });
     expect(checkExecutable('/app.jar', f).files).toEqual(['/app.jar']);
     expect(checkExecutable('/app.exe', f).files).toEqual(['/app.exe']);
     expect(code(() => checkExecutable('/app.bin', f))[0]).toBe(126);
@@ -204,14 +204,120 @@ describe('checkExecutable', () => {
 
   it('binfmt_misc is asked before the #! and ELF handlers, and its rewrite counts towards the depth', () => {
     const sh = parseBinfmtEntry('enabled\ninterpreter /usr/bin/other\nflags: \nextension .sh\n')!;
-    const f = fakeFs({ '/b.sh': 'executable', '/a': 'executable' }, { '/x.sh': '#!/missing\n', '/deep': '#!/a\n', '/a': '#!/b.sh\n' }, { enabled: true, entries: [sh] });
+    const f = fakeFs({ '/b.sh': 'executable', '/a': 'executable', '/usr/bin/other': 'executable' }, { '/x.sh': '#!/missing\n', '/deep': '#!/a\n', '/a': '#!/b.sh\n' }, { enabled: true, entries: [sh] });
     expect(checkExecutable('/x.sh', f).files).toEqual(['/x.sh']); // the missing '#!' interpreter is not the kernel's concern here
     expect(checkExecutable('/deep', f).files).toEqual(['/deep', '/a', '/b.sh']);
     expect(code(() => checkExecutable('/x.sh', fakeFs({}, { '/x.sh': '#!/missing\n' }, { enabled: false, entries: [sh] })))[0]).toBe(127);
     const chain = { '/s1': '#!/s2\n', '/s2': '#!/s3\n', '/s3': '#!/s4\n', '/s4': '#!/s5\n', '/s5': '#!/x.sh\n' };
-    const probes = Object.fromEntries(['/s2', '/s3', '/s4', '/s5', '/x.sh'].map((p) => [p, 'executable' as Probe]));
+    const probes = Object.fromEntries(['/s2', '/s3', '/s4', '/s5', '/x.sh', '/usr/bin/other'].map((p) => [p, 'executable' as Probe]));
     expect(code(() => checkExecutable('/s1', fakeFs(probes, chain, { enabled: true, entries: [sh] })))).toEqual([126, expect.stringMatching(/\/s1 → \/s2 → \/s3 → \/s4 → \/s5 → \/x.sh is 6 levels/)]);
     expect(checkExecutable('/s2', fakeFs(probes, chain, { enabled: true, entries: [sh] })).files).toHaveLength(5);
+  });
+});
+
+describe('the kernel-refused paths execvp and the shells report with 126', () => {
+  const fsys = fakeFs({ '/loop': 'symlink-loop', '/bin/true/x': 'not-directory', '/long': 'name-too-long', '/mnt/tool': 'noexec-mount', '/usr/bin/id': 'executable' });
+  it.each([
+    ['/loop', /^\/loop: too many levels of symbolic links \(ELOOP\)$/],
+    ['/bin/true/x', /^\/bin\/true\/x: not a directory \(ENOTDIR\)/],
+    ['/long', /^\/long: file name too long \(ENAMETOOLONG\)$/],
+    ['/mnt/tool', /^\/mnt\/tool: permission denied: it is on a noexec mount/],
+  ])('%s', (name, message) => {
+    const [c, m] = code(() => resolveCommand(name, '/usr/bin', fsys));
+    expect(c).toBe(126);
+    expect(m).toMatch(message);
+  });
+
+  it('in a PATH search a file where a directory should be is skipped; a symlink loop stops the search, like execvp', () => {
+    const f = fakeFs({ '/bin/true/id': 'not-directory', '/usr/bin/id': 'executable', '/loop/id': 'symlink-loop' });
+    expect(resolveCommand('id', '/bin/true:/usr/bin', f)).toBe('/usr/bin/id');
+    expect(code(() => resolveCommand('id', '/loop:/usr/bin', f))).toEqual([126, '/loop/id: too many levels of symbolic links (ELOOP)']);
+  });
+
+  it('a PATH entry is concatenated as execvp does, never normalised (lnk/.. is resolved by the kernel)', () => {
+    const f = fakeFs({ '/x/lnk/../id': 'executable', '/x/id': 'executable' });
+    expect(resolveCommand('id', '/x/lnk/..', f)).toBe('/x/lnk/../id');
+    expect(resolveCommand('id', '/x/', fakeFs({ '/x//id': 'executable' }))).toBe('/x//id');
+  });
+
+  it("a bare '#!' (no newline) names no interpreter: 126, not a missing file", () => {
+    const f = fakeFs({}, { '/s/bare': '#!' });
+    expect(code(() => checkExecutable('/s/bare', f))).toEqual([126, "/s/bare: exec format error: its '#!' line names no interpreter"]);
+  });
+});
+
+describe('interpreter paths are the bytes in the file', () => {
+  const probes: Record<string, Probe> = {};
+  const bytesFs = (exists: (p: Buffer) => boolean, contents: Record<string, Buffer>): FileSystem => ({
+    probe: (f) => (exists(Buffer.isBuffer(f) ? f : Buffer.from(f)) ? 'executable' : (probes[f.toString()] ?? 'missing')),
+    read(f, parse) {
+      const data = contents[Buffer.isBuffer(f) ? f.toString('latin1') : f] ?? makeElf();
+      return parse((o, l) => data.subarray(o, o + l));
+    },
+    binfmt: () => 'unknown',
+  });
+  const caf = Buffer.from('/opt/caf\xe9/sh', 'latin1'); // Latin-1 bytes, not UTF-8
+  const mojibake = Buffer.from('/opt/caf\u00e9/sh', 'utf8'); // what a latin1 → UTF-8 round trip names
+
+  it('a non-UTF-8 #! interpreter that exists passes; its mojibake twin does not count', () => {
+    const script = Buffer.concat([Buffer.from('#!'), caf, Buffer.from('\n')]);
+    const ok = bytesFs((p) => p.equals(caf), { '/s': script });
+    expect(checkExecutable('/s', ok).files).toEqual(['/s', caf]);
+    const twin = bytesFs((p) => p.equals(mojibake), { '/s': script });
+    expect(code(() => checkExecutable('/s', twin))).toEqual([127, "/s: its '#!' interpreter /opt/caf\\xe9/sh does not exist"]);
+  });
+
+  it('a UTF-8 #! interpreter is looked up as that UTF-8 path', () => {
+    const f = bytesFs((p) => p.equals(mojibake), { '/s': Buffer.from('#!/opt/caf\u00e9/sh\n', 'utf8') });
+    expect(checkExecutable('/s', f).files).toEqual(['/s', '/opt/caf\u00e9/sh']);
+  });
+
+  it('a non-UTF-8 PT_INTERP is probed as its bytes', () => {
+    const elf = makeElf({ interpreter: '/lib/ld-\xe9.so' });
+    const loader = Buffer.from('/lib/ld-\xe9.so', 'latin1');
+    expect(checkExecutable('/e', bytesFs((p) => p.equals(loader), { '/e': elf, '/lib/ld-\xe9.so': makeElf() })).files).toEqual(['/e', loader]);
+    expect(code(() => checkExecutable('/e', bytesFs(() => false, { '/e': elf })))[0]).toBe(127);
+  });
+});
+
+describe('offsets from the ELF header are bounds-checked', () => {
+  const f = (elf: Buffer) => fakeFs({ [LOADER]: 'executable' }, { '/e': elf, [LOADER]: makeElf() });
+  it.each([
+    ['e_phoff beyond 2^53', (b: Buffer) => b.writeBigUInt64LE(0xffffffffffffff00n, 0x20)],
+    ['e_phoff past the end', (b: Buffer) => b.writeBigUInt64LE(1n << 40n, 0x20)],
+    ['PT_INTERP p_offset beyond 2^53', (b: Buffer) => b.writeBigUInt64LE(0xfffffffffffffff0n, 64 + 0x08)],
+  ])('%s: 126, the kernel reads short (EIO)', (_what, spoil) => {
+    const elf = makeElf({ interpreter: LOADER });
+    spoil(elf);
+    const [c, m] = code(() => checkExecutable('/e', f(elf)));
+    expect(c).toBe(126);
+    expect(m).toMatch(/^\/e: exec format error: a truncated ELF file: it ends before its (program headers|interpreter path) do(es)? \(EIO\)$/);
+  });
+
+  it("the loader's own e_phoff beyond 2^53: 126", () => {
+    const loader = makeElf();
+    loader.writeBigUInt64LE(0xffffffffffffff00n, 0x20);
+    const [c, m] = code(() => checkExecutable('/e', fakeFs({ [LOADER]: 'executable' }, { '/e': makeElf({ interpreter: LOADER }), [LOADER]: loader })));
+    expect(c).toBe(126);
+    expect(m).toMatch(/ELF interpreter \(dynamic loader\) .* is a truncated ELF file: it ends before its program headers do \(EIO\)$/);
+  });
+});
+
+describe('binfmt_misc handlers', () => {
+  const garb = (flags: string) => parseBinfmtEntry(`enabled\ninterpreter /nonexistent/interp\nflags: ${flags}\noffset 0\nmagic 47415242\n`)!;
+  it('a handler whose interpreter is missing: 127, naming it (the kernel fails with ENOENT)', () => {
+    const f = fakeFs({}, { '/t/garb': 'GARB' }, { enabled: true, entries: [garb('')] });
+    expect(code(() => checkExecutable('/t/garb', f))).toEqual([127, expect.stringMatching(/^\/t\/garb: the binfmt_misc handler that claims it runs \/nonexistent\/interp, which does not exist here/)]);
+  });
+
+  it('a handler whose interpreter may not be executed: 126', () => {
+    const f = fakeFs({ '/nonexistent/interp': 'not-executable' }, { '/t/garb': 'GARB' }, { enabled: true, entries: [garb('')] });
+    expect(code(() => checkExecutable('/t/garb', f))[0]).toBe(126);
+  });
+
+  it('the F flag: the kernel opened the interpreter at registration, so it need not be visible', () => {
+    const f = fakeFs({}, { '/t/garb': 'GARB' }, { enabled: true, entries: [garb('F')] });
+    expect(checkExecutable('/t/garb', f).files).toEqual(['/t/garb']);
   });
 });
 
@@ -248,7 +354,8 @@ mask ffffffffffffff00fffffffffffffffffeffffff
     expect(binfmtMatches(qemu, elfHead(183))).toBe(true);
     expect(binfmtMatches(qemu, elfHead(62))).toBe(false);
     expect(binfmtMatches({ ...qemu, enabled: false }, elfHead(183))).toBe(false);
-    expect(parseBinfmtEntry('enabled\ninterpreter /usr/bin/java\nflags: \nextension .jar\n')).toEqual({ enabled: true, offset: 0, extension: 'jar' });
+    expect(parseBinfmtEntry('enabled\ninterpreter /usr/bin/java\nflags: \nextension .jar\n')).toEqual({ enabled: true, interpreter: '/usr/bin/java', offset: 0, extension: 'jar' });
+    expect(qemu).toMatchObject({ interpreter: '/usr/libexec/qemu-binfmt/aarch64-binfmt-P', preopened: true });
   });
 
   it('knows what runs natively', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitLines } from '../../../src/system/etc-files.js';
+import { fromBytes, splitLines } from '../../../src/system/etc-files.js';
 import { resolveIdentity } from '../../../src/identity/resolve.js';
 import { parseUserSpec } from '../../../src/identity/user-spec.js';
 import { LAB_GROUP, LAB_PASSWD } from '../../helpers/lab.js';
@@ -110,5 +110,50 @@ describe('resolution details that must match initgroups', () => {
     const id = r('ops', PW, many + 'dup:x:100000:ops\n');
     expect(id.groups.length).toBe(70_001);
     expect(id.groups[1]).toBe(100_000);
+  });
+});
+
+describe('home bytes', () => {
+  const bytesDb = (passwd: Buffer) => ({ passwd: fromBytes(passwd), group: splitLines('root:x:0:\napp:x:2000:\0,ops\n') });
+
+  it('a NUL byte ends the line, as glibc parses it: the home is cut there (getent shows the same)', () => {
+    const d = bytesDb(Buffer.from('ops:x:1500:1500::/home/a\0b:/bin/sh\n', 'latin1'));
+    expect(resolve('ops', d)).toMatchObject({ uid: 1500, home: '/home/a' });
+  });
+
+  it('a member list after a NUL lists nobody (glibc stops there too)', () => {
+    const d = bytesDb(Buffer.from('ops:x:1500:1500::/home/ops:/bin/sh\n', 'latin1'));
+    expect(resolve('ops', d).groups).toEqual([1500]);
+  });
+
+  it('a UTF-8 home is passed as those bytes', () => {
+    const d = bytesDb(Buffer.from('ops:x:1500:1500::/home/caf\u00e9:/bin/sh\n', 'utf8'));
+    expect(Buffer.from(resolve('ops', d).home, 'utf8')).toEqual(Buffer.from('/home/caf\u00e9', 'utf8'));
+  });
+
+  it('a home that is not UTF-8 is refused (HOME could not carry its bytes), naming the user and the line', () => {
+    const d = bytesDb(Buffer.from('ops:x:1500:1500::/home/caf\xe9:/bin/sh\n', 'latin1'));
+    expect(() => resolve('ops', d)).toThrow(/^\/etc\/passwd line 1 gives user 'ops' the home \/home\/caf\\xe9, which is not UTF-8, so HOME cannot be passed exactly; /);
+  });
+});
+
+describe("NIS compat lines ('+', '-'), which glibc's files backend skips in lookups", () => {
+  const d = {
+    passwd: splitLines('root:x:0:0:root:/root:/bin/sh\n+nis:x:1500:0:nis:/nis:/bin/sh\n -minus:x:1501:0::/:/bin/sh\nops:x:1500:1500::/home/ops:/bin/sh\n'),
+    group: splitLines('root:x:0:\n+ngrp:x:1500:\n-mgrp:x:2001:ops\nops:x:1500:\n'),
+  };
+
+  it('a uid does not match a +/- line before the real entry', () => {
+    expect(resolve('1500', d)).toMatchObject({ uid: 1500, gid: 1500, userName: 'ops', home: '/home/ops' });
+  });
+
+  it('a name starting with + or - matches nothing, as getpwnam says', () => {
+    expect(() => resolve('+nis', d)).toThrow(/unknown user '\+nis'/);
+    expect(() => resolve('-minus', d)).toThrow(/unknown user '-minus'/);
+    expect(() => resolve('ops:+ngrp', d)).toThrow(/unknown group '\+ngrp'/);
+  });
+
+  it('the primary group is named by the real entry; a +/- line still lists members, as initgroups reads it', () => {
+    expect(resolve('ops', d)).toMatchObject({ groups: [1500, 2001], groupName: 'ops' });
   });
 });

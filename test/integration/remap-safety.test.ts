@@ -113,6 +113,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
     });
 
+    it.each([
+      ['group', 'shadow:x:42:', 'shadow:x: 42:', 4321, 42, 'gid 42, which is group shadow, which carries rights in the image'],
+      ['group', 'shadow:x:42:', 'shadow:x:+0042:', 4321, 42, 'gid 42, which is group shadow, which carries rights in the image'],
+      ['passwd', 'daemon:x:1:1:', 'daemon:x:\t01:1:', 1, 4321, 'uid 1, which is the uid of daemon, which carries rights in the image'],
+    ])('an id spelled the way glibc also reads it (%s line %j as %j) is still that id to the system-id check', (file, from, to, uid, gid, what) => {
+      const text = w.read(file).replace(from, to);
+      fs.writeFileSync(path.join(w.etc, file), text);
+      const v = w.vol(uid, gid);
+      refused(run(['--match', v, 'ops', '--', ...w.cmd]), `${v} is owned by ${what}: ops would get its rights; refusing. Give the volume an ordinary owner (chown), or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it`);
+      expect(w.read(file)).toBe(text);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
     it('the opt-in (flag or environment) accepts a system id; uid 0 and gid 0 stay out of reach even then', () => {
       const r = run(['-q', '--allow-system-ids', '--match', w.vol(1, 42), 'ops', '--', ...w.cmd]);
       expect([r.status, r.stdout]).toEqual([0, '1:42:42\n']);

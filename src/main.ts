@@ -1,6 +1,7 @@
 // stepdown: plan (pure), then act (drop, verify, exec). Every failure becomes one line on
 // stderr and an exit code, and nothing is run.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { audit } from './audit.js';
 import { formatJson, formatTable } from './audit-format.js';
 import { readAuditInput } from './audit-read.js';
@@ -43,11 +44,19 @@ function refuseSetuidInstall(): void {
   }
 }
 
+/** The owner of the --match path itself. A symlink there is refused, never followed: whoever can
+ * write the directory holding it (the app, in a volume it owns) could point it at a file of any
+ * account and so choose the ids the user gets. path.resolve drops a trailing '/', which would
+ * make lstat follow the link. */
 function ownerOf(file: string): { uid: number; gid: number } {
   try {
-    const st = fs.statSync(file);
+    const st = fs.lstatSync(path.resolve(file));
+    if (st.isSymbolicLink()) {
+      fail(`--match ${file} is a symbolic link; a remap takes its owner from the path itself, never from where a link points (it could be changed to point anywhere): name the mount point, or the directory it leads to`);
+    }
     return { uid: st.uid, gid: st.gid };
   } catch (err) {
+    if (err instanceof StepdownError) throw err;
     fail(`--match ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory; mount the volume there, or leave out --match' : (errnoCode(err) ?? String(err))}`);
   }
 }

@@ -360,6 +360,25 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       unchanged();
     });
 
+    it.each([[''], ['/']])('--match naming a symlink (%j after it) is refused: the link could point at any account\'s file', (tail) => {
+      const link = path.join(w.dir, 'data');
+      fs.symlinkSync(w.vol(4321, 4321), link);
+      refused(run(['--match', link + tail, 'ops', '--', ...w.cmd]), `--match ${link + tail} is a symbolic link; a remap takes its owner from the path itself, never from where a link points (it could be changed to point anywhere): name the mount point, or the directory it leads to`);
+      unchanged();
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('relative --match and --chown are taken from the working directory, not from /', () => {
+      const tree = path.join(w.dir, 'tree');
+      fs.mkdirSync(tree);
+      fs.writeFileSync(path.join(tree, 'f'), '');
+      fs.chownSync(path.join(tree, 'f'), 10001, 10001);
+      w.vol(4321, 4321, 'tree/vol');
+      const r = run(['-q', '--match', 'vol', '--chown', '.', 'ops', '--', ...w.cmd], { cwd: tree });
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect(owner(path.join(tree, 'f'))).toBe('4321:4321');
+    });
+
     it('COLUMNS=99999999 --audit prints a table, no internal error', () => {
       const r = run(['--audit'], { env: { COLUMNS: '99999999' } });
       expect(r.status).toBe(0);

@@ -198,6 +198,33 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
     });
 
+    it('/etc writable but /etc/passwd a read-only bind mount, /etc/group writable: refused before anything changes', () => {
+      const files = path.join(w.dir, 'files');
+      fs.mkdirSync(files);
+      fs.copyFileSync(path.join(w.etc, 'passwd'), path.join(files, 'passwd'));
+      const r = run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { setup: `mount --bind ${files}/passwd /etc/passwd && mount -o remount,bind,ro /etc/passwd` });
+      refused(r, '/etc/group can be written but /etc/passwd cannot (read-only); nothing was changed: make both writable, or both read-only');
+      unchanged();
+      expect(fs.readFileSync(path.join(files, 'passwd'), 'utf8')).toBe(w.passwd);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('both files read-only bind mounts (-v …:/etc/passwd:ro): nothing written or re-owned, runs as the owner\'s ids this start', () => {
+      const files = path.join(w.dir, 'files');
+      fs.mkdirSync(files);
+      for (const f of ['passwd', 'group']) fs.copyFileSync(path.join(w.etc, f), path.join(files, f));
+      const setup = ['passwd', 'group'].map((f) => `mount --bind ${files}/${f} /etc/${f} && mount -o remount,bind,ro /etc/${f}`).join(' && ');
+      const r = run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { setup });
+      expect([r.status, r.stdout, r.stderr]).toEqual([
+        0,
+        '4321:4321:4321\n',
+        'stepdown: /etc/group and /etc/passwd cannot be written (read-only): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n',
+      ]);
+      unchanged();
+      for (const f of ['passwd', 'group']) expect(fs.readFileSync(path.join(files, f), 'utf8')).toBe(w.read(f));
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
     describe('a full /etc (tmpfs)', () => {
       let mounted: string[] = [];
       afterEach(() => {

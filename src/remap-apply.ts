@@ -128,7 +128,7 @@ async function walk(plan: RemapPlan, roots: string[], signal: AbortSignal, opts:
   let lastShown = 0;
   try {
     const result = await reownTrees(
-      { roots, from: plan.from, to: plan.to },
+      { roots, from: plan.from, to: plan.to, groupStays: plan.groupStays },
       {
         signal,
         progressEveryMs: opts.progressAfterMs === 0 ? 0 : 250,

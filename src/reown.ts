@@ -73,6 +73,10 @@ export interface ReownRequest {
   roots: string[];
   from: { uid: number; gid: number };
   to: { uid: number; gid: number };
+  /** The group keeps its number (a system group, or the user joined another group as primary):
+   * other accounts still own files with from.gid, so only entries of the user itself (uid from.uid
+   * or to.uid) change group. Default false: the whole group was renumbered and every file follows. */
+  groupStays?: boolean;
 }
 export interface ReownProgress {
   scanned: number;
@@ -385,7 +389,9 @@ class Walk {
 
   /** The gid to lchown an entry to (-1: keep it). */
   private gidFor(st: fs.Stats): number {
-    return st.gid === this.req.from.gid && st.gid !== this.req.to.gid ? this.req.to.gid : -1;
+    if (st.gid !== this.req.from.gid || st.gid === this.req.to.gid) return -1;
+    if (this.req.groupStays && st.uid !== this.req.from.uid && st.uid !== this.req.to.uid) return -1;
+    return this.req.to.gid;
   }
 
   /**

@@ -126,6 +126,23 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
     });
 
+    it('a primary group that keeps its number (users, 100): only the user\'s own entries change group, never another account\'s', () => {
+      const passwd = w.passwd.replace('ops:x:10001:10001:', 'ops:x:10001:100:');
+      fs.writeFileSync(path.join(w.etc, 'passwd'), passwd);
+      const home = path.join(w.dir, 'home/ops');
+      fs.chownSync(path.join(home, 'file'), 10001, 100);
+      fs.chownSync(home, 10001, 100);
+      fs.writeFileSync(path.join(home, 'roots'), '');
+      fs.chownSync(path.join(home, 'roots'), 0, 100); // another member's file (or a hard link the app planted)
+      fs.writeFileSync(path.join(home, 'nodes'), '');
+      fs.chownSync(path.join(home, 'nodes'), 1000, 100);
+      const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect(w.read('passwd')).toBe(passwd.replace('ops:x:10001:100:', 'ops:x:4321:4321:'));
+      expect(w.read('group')).toBe(w.group);
+      expect([home, path.join(home, 'file'), path.join(home, 'roots'), path.join(home, 'nodes')].map(owner)).toEqual(['4321:4321', '4321:4321', '0:100', '1000:100']);
+    });
+
     it('the opt-in (flag or environment) accepts a system id; uid 0 and gid 0 stay out of reach even then', () => {
       const r = run(['-q', '--allow-system-ids', '--match', w.vol(1, 42), 'ops', '--', ...w.cmd]);
       expect([r.status, r.stdout]).toEqual([0, '1:42:42\n']);

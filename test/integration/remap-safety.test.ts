@@ -423,6 +423,27 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(tree, 'f'))).toBe('4321:4321');
     });
 
+    it('a home that is a root-owned symlink in root-owned directories is re-owned where it leads', () => {
+      const home = path.join(w.dir, 'home/ops');
+      const real = path.join(w.dir, 'real-ops');
+      fs.renameSync(home, real);
+      fs.symlinkSync(real, home);
+      const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect([owner(real), owner(path.join(real, 'file')), owner(home)]).toEqual(['4321:4321', '4321:4321', '0:0']);
+    });
+
+    it('a home that is a symlink someone else could replace is refused, nothing changed', () => {
+      const home = path.join(w.dir, 'home/ops');
+      const real = path.join(w.dir, 'real-ops');
+      fs.renameSync(home, real);
+      fs.symlinkSync(real, home);
+      fs.lchownSync(home, 10001, 10001);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]), `the home ${home} is a symbolic link and ${home} is owned by uid 10001, not root, so it could be pointed anywhere; nothing was changed: make the home a directory (or a root-owned link in root-owned directories), or point the user's home at ${real}`);
+      unchanged();
+      expect(owner(path.join(real, 'file'))).toBe('10001:10001');
+    });
+
     it('COLUMNS=99999999 --audit prints a table, no internal error', () => {
       const r = run(['--audit'], { env: { COLUMNS: '99999999' } });
       expect(r.status).toBe(0);

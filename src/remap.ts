@@ -124,6 +124,14 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
         const risk = groups.filter((g) => g.gid === to.gid).map((g) => systemIdRisk(g.name, g.gid)).find(Boolean);
         if (risk) refuse('gid', to.gid, `group ${risk}`);
       }
+      if (!policy.allowSystemIds) {
+        // a gid with no group line can still be a system account's primary group: its files
+        // and processes carry that gid just the same
+        for (const e of passwd) {
+          const risk = e.gid === to.gid && e.name !== user.name ? systemIdRisk(e.name, e.gid) : undefined;
+          if (risk) refuse('gid', to.gid, `the primary gid of ${risk}`);
+        }
+      }
       if (holder && primary) {
         // the new gid is another group's: join it as primary group rather than renumber anything
         notices.push(`gid ${to.gid} already belongs to group ${shown(holder.name)}; it becomes ${name}'s primary group`);

@@ -143,6 +143,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect([home, path.join(home, 'file'), path.join(home, 'roots'), path.join(home, 'nodes')].map(owner)).toEqual(['4321:4321', '4321:4321', '0:100', '1000:100']);
     });
 
+    it('a gid that only a system account\'s passwd line names (no group line) is refused too', () => {
+      const passwd = w.passwd + 'backup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n';
+      fs.writeFileSync(path.join(w.etc, 'passwd'), passwd);
+      const v = w.vol(4321, 34);
+      refused(run(['--match', v, 'ops', '--', ...w.cmd]), `${v} is owned by gid 34, which is the primary gid of backup, which carries rights in the image: ops would get its rights; refusing. Give the volume an ordinary owner (chown), or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it`);
+      expect(w.read('passwd')).toBe(passwd);
+      expect(w.read('group')).toBe(w.group);
+    });
+
     it('the opt-in (flag or environment) accepts a system id; uid 0 and gid 0 stay out of reach even then', () => {
       const r = run(['-q', '--allow-system-ids', '--match', w.vol(1, 42), 'ops', '--', ...w.cmd]);
       expect([r.status, r.stdout]).toEqual([0, '1:42:42\n']);

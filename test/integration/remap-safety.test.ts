@@ -281,6 +281,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
         expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
       });
 
+      it('not even the lock file fits: 125, and the lock\'s temp file is not left behind', () => {
+        const etc = path.join(w.dir, 'tiny');
+        tinyTmpfs(etc, padded(), 0);
+        const r = stepdown(subject, ['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { etcDir: etc });
+        refused(r, /^stepdown: cannot create the lock \/etc\/passwd\.lock: .*ENOSPC.*; \/etc\/passwd and \/etc\/group are unchanged\n$/);
+        expect(fs.readFileSync(path.join(etc, 'passwd'), 'utf8')).toBe(padded());
+        expect(fs.readdirSync(etc).sort()).toEqual(['filler', 'group', 'passwd']);
+      });
+
       it('in place (bind-mounted passwd) a longer file that does not fit: 125, the old bytes, never cut or padded', () => {
         const files = path.join(w.dir, 'tiny');
         const old = w.passwd + `#${'x'.repeat(4096 - w.passwd.length - 2)}\n`;
@@ -291,6 +300,29 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
         refused(r, 'cannot rewrite /etc/passwd in place: ENOSPC (no space left on device); it is unchanged');
         expect(fs.readFileSync(path.join(files, 'passwd'), 'utf8')).toBe(old);
       });
+    });
+
+    it('/etc/group a FIFO: 125 in one line at once (it used to block forever), nothing changed', () => {
+      fs.rmSync(path.join(w.etc, 'group'));
+      expect(spawnSync('mkfifo', [path.join(w.etc, 'group')]).status).toBe(0);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]), '/etc/group is not a regular file (a FIFO); stepdown reads it only as a regular file of at most 64 MiB: fix the image or the mount');
+      expect(w.read('passwd')).toBe(w.passwd);
+    });
+
+    // (never a link to /dev/zero here: a regression would read it without end on a shared machine)
+    it.each([['/dev/null'], ['a regular file']])('a lock file that is a symlink (to %s) is refused in one line, never read', (to) => {
+      const target = to.startsWith('/') ? to : path.join(w.dir, 'elsewhere');
+      if (target !== to) fs.writeFileSync(target, '1\n');
+      fs.symlinkSync(target, path.join(w.etc, 'passwd.lock'));
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { STEPDOWN_TEST_LOCK_WAIT_MS: '200' } }), '/etc/passwd.lock is a symbolic link; a lock file must be a regular file: remove it. /etc/passwd and /etc/group are unchanged');
+      expect([w.read('passwd'), w.read('group')]).toEqual([w.passwd, w.group]);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('a lock file that is a FIFO is refused in one line, never read', () => {
+      expect(spawnSync('mkfifo', [path.join(w.etc, 'group.lock')]).status).toBe(0);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { STEPDOWN_TEST_LOCK_WAIT_MS: '200' } }), '/etc/group.lock is not a regular file (a FIFO); a lock file must be a small regular file: remove it. /etc/passwd and /etc/group are unchanged');
+      expect([w.read('passwd'), w.read('group')]).toEqual([w.passwd, w.group]);
     });
 
     it('two starts at once, 8 times: both changes land, nothing crashes, no lock or temp file stays', async () => {

@@ -20,6 +20,8 @@ export function readRegular(file: string, maxBytes: number, follow: boolean): Bu
   const fd = fs.openSync(file, flags);
   try {
     const st = fs.fstatSync(fd);
+    // a directory gives read(2)'s own error, as reading it would
+    if (st.isDirectory()) throw Object.assign(new Error(`${file}: is a directory`), { code: 'EISDIR' });
     if (!st.isFile()) throw new UnreadableFile(file, 'not-regular', `is not a regular file (${kind(st)})`);
     const chunks: Buffer[] = [];
     let total = 0;
@@ -42,6 +44,5 @@ function kind(st: fs.Stats): string {
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
-  if (st.isDirectory()) return 'a directory';
   return 'not a file';
 }

@@ -84,7 +84,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
   const match = opts.match ?? (matchEnv || undefined);
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
   // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
-  for (const p of opts.chown) if (path.resolve('/', p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
+  for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
   if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
   if (match !== undefined) inv.match = match;

@@ -2,6 +2,7 @@
 // Deciding is pure (identity/, remap/plan.ts, drop/drop.ts decideDrop); this file only puts the
 // steps in order and hands them what the system says. Nothing of the command runs until exec.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Invocation } from './cli.js';
 import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop/drop.js';
 import { verifyDrop } from './drop/verify.js';
@@ -11,7 +12,7 @@ import { type Found, confirmExecutable, findCommand, realFileSystem } from './ex
 import { type EtcDb, resolveIdentity } from './identity/resolve.js';
 import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
 import { remapUser } from './remap/apply.js';
-import { errnoCode, fail } from './system/errors.js';
+import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { tell } from './system/output.js';
 import { CAP_CHOWN, type ProcStatus, hasBit, maskOf, readStatus } from './system/proc-status.js';
@@ -57,11 +58,19 @@ async function remap(inv: RunInvocation, match: string, spec: UserSpec, db: EtcD
   });
 }
 
+/** The owner of the --match path itself. A symlink there is refused, never followed: whoever can
+ * write the directory holding it (the app, in a volume it owns) could point it at a file of any
+ * account and so choose the ids the user gets. path.resolve drops a trailing '/', which would
+ * make lstat follow the link. */
 function ownerOf(file: string): { uid: number; gid: number } {
   try {
-    const st = fs.statSync(file);
+    const st = fs.lstatSync(path.resolve(file));
+    if (st.isSymbolicLink()) {
+      fail(`--match ${file} is a symbolic link; a remap takes its owner from the path itself, never from where a link points (it could be changed to point anywhere): name the mount point, or the directory it leads to`);
+    }
     return { uid: st.uid, gid: st.gid };
   } catch (err) {
+    if (err instanceof StepdownError) throw err;
     fail(`--match ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory; mount the volume there, or leave out --match' : (errnoCode(err) ?? String(err))}`);
   }
 }

@@ -10,10 +10,11 @@
 // next one retries. SIGTERM/SIGINT (a `docker stop` while stepdown is still PID 1) abort the
 // wait or the walk and end stepdown with 143/130; the command is not run.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { isTerminal } from '../system/terminal.js';
 import { type StagedWrite, commit, discard, removeStaleTemps, stage } from '../system/atomic-write.js';
 import { StepdownError, errnoCode, fail } from '../system/errors.js';
-import { lockEtc } from '../system/etc-lock.js';
+import { clearStaleLocks, lockEtc } from '../system/etc-lock.js';
 import { toBytes } from '../system/etc-files.js';
 import type { EtcDb } from '../identity/resolve.js';
 import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './plan.js';
@@ -45,6 +46,7 @@ export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string,
   const first = opts.readDb();
   const unlocked = planRemap(spec, first, owner, matchPath, opts.policy);
   if (!opts.root || !changes(unlocked)) {
+    if (opts.root) clearStaleLocks([PASSWD, GROUP]);
     unlocked.notices.forEach(opts.notice);
     return planned(first, unlocked);
   }
@@ -128,7 +130,7 @@ async function walk(plan: RemapPlan, roots: string[], signal: AbortSignal, opts:
   let lastShown = 0;
   try {
     const result = await reownTrees(
-      { roots, from: plan.from, to: plan.to },
+      { roots, from: plan.from, to: plan.to, groupStays: plan.groupStays },
       {
         signal,
         progressEveryMs: opts.progressAfterMs === 0 ? 0 : 250,
@@ -180,7 +182,7 @@ function reownRoots(plan: RemapPlan, opts: RemapOptions): string[] {
     if (readMountPoints().includes(real)) {
       opts.notice(`${home} is a mount point; not re-owning it (name it with --chown to re-own a volume)`);
     } else {
-      roots.push(home);
+      roots.push(isSymlink(home) ? symlinkedHome(home, real) : home);
     }
   }
   for (const tree of opts.chown) {
@@ -188,6 +190,34 @@ function reownRoots(plan: RemapPlan, opts: RemapOptions): string[] {
     roots.push(tree);
   }
   return roots;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A home that is a symlink (an image's layout: /home/app -> /srv/app) is walked where it leads,
+ * or only the link would be re-owned. Only if root owns the link and every directory above it:
+ * otherwise whoever could replace the link would choose the tree that gets re-owned. */
+function symlinkedHome(home: string, real: string): string {
+  const parts = path.resolve(home).split('/').filter(Boolean);
+  for (let i = parts.length; i >= 0; i--) {
+    const p = '/' + parts.slice(0, i).join('/');
+    let uid: number;
+    try {
+      uid = fs.lstatSync(p).uid;
+    } catch (err) {
+      fail(`the home ${home} is a symbolic link and ${p} cannot be examined (${errnoCode(err) ?? String(err)}); nothing was changed`);
+    }
+    if (uid !== 0) {
+      fail(`the home ${home} is a symbolic link and ${p} is owned by uid ${uid}, not root, so it could be pointed anywhere; nothing was changed: make the home a directory (or a root-owned link in root-owned directories), or point the user's home at ${real}`);
+    }
+  }
+  return real;
 }
 
 function realOrUndefined(p: string): string | undefined {

@@ -35,6 +35,8 @@ export interface RemapPlan {
   home: string;
   from: Owner;
   to: Owner;
+  /** The user's primary gid changes but its group keeps its number (re-own only the user's own files' group). */
+  groupStays: boolean;
   /** New file contents, or undefined when that file does not change. */
   passwd?: EtcFile;
   group?: EtcFile;
@@ -96,6 +98,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
 
   let passwdFile = db.passwd;
   let groupFile: EtcFile | undefined;
+  let groupStays = false;
 
   if (to.uid !== from.uid) {
     for (const other of passwd) {
@@ -122,14 +125,24 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
         const risk = groups.filter((g) => g.gid === to.gid).map((g) => systemIdRisk(g.name, g.gid)).find(Boolean);
         if (risk) refuse('gid', to.gid, `group ${risk}`);
       }
+      if (!policy.allowSystemIds) {
+        // a gid with no group line can still be a system account's primary group: its files
+        // and processes carry that gid just the same
+        for (const e of passwd) {
+          const risk = e.gid === to.gid && e.name !== user.name ? systemIdRisk(e.name, e.gid) : undefined;
+          if (risk) refuse('gid', to.gid, `the primary gid of ${risk}`);
+        }
+      }
       if (holder && primary) {
         // the new gid is another group's: join it as primary group rather than renumber anything
         notices.push(`gid ${to.gid} already belongs to group ${shown(holder.name)}; it becomes ${name}'s primary group`);
         passwdFile = setField(passwdFile, user.line, PASSWD_GID, String(to.gid));
+        groupStays = true;
       } else if (primary && (primary.gid < FIRST_ORDINARY_ID || systemIdRisk(primary.name, primary.gid))) {
         // a system group keeps its number: the image's files and other accounts rely on it
         notices.push(`${name}'s primary group ${shown(primary.name)} (gid ${from.gid}) is a system group and keeps its gid; ${name}'s primary gid becomes ${to.gid}`);
         passwdFile = setField(passwdFile, user.line, PASSWD_GID, String(to.gid));
+        groupStays = true;
       } else {
         // renumber the primary group (if it still has an entry: a half-done job may have done it)
         if (primary) groupFile = setField(db.group, primary.line, GROUP_GID, String(to.gid));
@@ -140,7 +153,7 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
     }
   }
 
-  const plan: RemapPlan = { userName: name, home: shown(user.home), from, to, notices };
+  const plan: RemapPlan = { userName: name, home: shown(user.home), from, to, groupStays, notices };
   if (passwdFile !== db.passwd) plan.passwd = passwdFile;
   if (groupFile) plan.group = groupFile;
   resolveIdentity(spec, { passwd: passwdFile, group: groupFile ?? db.group }); // and so does the result

@@ -73,6 +73,10 @@ export interface ReownRequest {
   roots: string[];
   from: { uid: number; gid: number };
   to: { uid: number; gid: number };
+  /** The group keeps its number (a system group, or the user joined another group as primary):
+   * other accounts still own files with from.gid, so only entries of the user itself (uid from.uid
+   * or to.uid) change group. Default false: the whole group was renumbered and every file follows. */
+  groupStays?: boolean;
 }
 export interface ReownProgress {
   scanned: number;
@@ -101,8 +105,9 @@ const POOL_IN_FLIGHT = 64;
 /** After an abort, how long in-flight pooled chowns may take to land before we reject anyway. */
 const ABORT_GRACE_MS = 200;
 /** statfs f_type of file systems where chown is slow: copy-up, FUSE, network. */
+const OVERLAYFS = 0x794c7630;
 const SLOW_FS = new Set([
-  0x794c7630, // overlayfs: every chown of a lower file copies it up
+  OVERLAYFS, // every chown of a lower file copies it up
   0x65735546, // FUSE (fuse-overlayfs, sshfs, ...)
   0x6969, // NFS
   0xff534d42, // CIFS
@@ -309,6 +314,12 @@ class Walk {
       return;
     }
     const rootDev = st.dev;
+    // overlayfs whose layers are on different file systems reports a non-directory's st_dev from
+    // the layer that holds it, never the overlay's (only directories report the overlay's), so
+    // there st_dev would skip every file as "another filesystem". Under an overlay only
+    // directories are compared by st_dev; a non-directory can only be on another file system as
+    // a bind-mounted file, which mountinfo lists.
+    const nonDirsByDev = !onFsType(root, OVERLAYFS);
     this.scanned++;
     this.reown(root, undefined, st);
     if (!st.isDirectory()) return;
@@ -340,7 +351,7 @@ class Walk {
           } catch (err) {
             this.error(join(dir.path, name), err);
           }
-          if (st !== undefined && st.dev === rootDev && !(dir.mounts && mounts.has(mountKey(join(dir.path, name))))) {
+          if (st !== undefined && (st.dev === rootDev || (!nonDirsByDev && !st.isDirectory())) && !(dir.mounts && mounts.has(mountKey(join(dir.path, name))))) {
             this.scanned++;
             if (pooled && !keepsMode(st)) this.reownPooled(dir, name, st);
             else {
@@ -385,7 +396,9 @@ class Walk {
 
   /** The gid to lchown an entry to (-1: keep it). */
   private gidFor(st: fs.Stats): number {
-    return st.gid === this.req.from.gid && st.gid !== this.req.to.gid ? this.req.to.gid : -1;
+    if (st.gid !== this.req.from.gid || st.gid === this.req.to.gid) return -1;
+    if (this.req.groupStays && st.uid !== this.req.from.uid && st.uid !== this.req.to.uid) return -1;
+    return this.req.to.gid;
   }
 
   /**
@@ -432,12 +445,19 @@ class Walk {
     const gid = this.gidFor(st);
     if (uid === -1 && gid === -1) return;
     if (dir.fd < 0) {
+      // The cwd was checked against the frame when it was entered or got back to; the fd is
+      // checked again, so a chown never resolves its name through any directory but the
+      // lstat'ed one, whatever the tree's owner renames meanwhile.
+      let fd = -1;
       try {
-        dir.fd = fs.openSync('.', O_PATH | O_DIRECTORY);
+        fd = fs.openSync('.', O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        if (!sameFile(fs.fstatSync(fd), dir)) throw new Error('moved during the walk; left alone');
       } catch (err) {
+        if (fd >= 0) fs.closeSync(fd);
         this.error(join(dir.path, name), err);
         return;
       }
+      dir.fd = fd;
     }
     const via = typeof name === 'string' ? `/proc/self/fd/${dir.fd}/${name}` : Buffer.concat([Buffer.from(`/proc/self/fd/${dir.fd}/`), name]);
     this.inFlight++;
@@ -616,6 +636,15 @@ function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number
 function sameFileNoThrow(p: string, b: { dev: number; ino: number }): boolean {
   try {
     return sameFile(fs.statSync(p), b);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `root` is on a file system of this statfs type. */
+function onFsType(root: string, type: number): boolean {
+  try {
+    return fs.statfsSync(root).type === type;
   } catch {
     return false;
   }

@@ -72,6 +72,13 @@ export function stage(file: string, bytes: Buffer): StagedWrite | undefined {
     fail(`cannot write ${file}: ${describe(err)} (writing ${tmp}); ${file} is unchanged`);
   }
   fs.closeSync(fd);
+  // The directory takes a temp file, but the file itself may be a read-only bind mount
+  // (`-v ./passwd:/etc/passwd:ro`): renaming onto a mount point fails (EBUSY) and so would the
+  // in-place rewrite. Found now, before anything changes, it counts as unwritable.
+  if (onReadOnlyMount(target)) {
+    removeQuietly(tmp);
+    return undefined;
+  }
   return { file, target, bytes, tmp };
 }
 
@@ -114,6 +121,17 @@ function realTarget(file: string): string {
     return fs.realpathSync(file);
   } catch (err) {
     fail(`cannot resolve ${file}: ${describe(err)}`);
+  }
+}
+
+/** Whether opening target for writing (nothing is written) says read-only file system; any
+ * other error is left for the rename to report. */
+function onReadOnlyMount(target: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(target, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
+    return false;
+  } catch (err) {
+    return errnoCode(err) === 'EROFS';
   }
 }
 

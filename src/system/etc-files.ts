@@ -60,11 +60,23 @@ export function shown(bytes: string): string {
 /** (uid_t)-1 / (gid_t)-1: "no change" to setresuid and chown, never a usable id. */
 export const NO_ID = 0xffffffff;
 
-const ID = /^[0-9]{1,10}$/;
-function parseId(field: string | undefined): number | undefined {
-  if (field === undefined || !ID.test(field)) return undefined;
-  const n = Number(field);
-  return n <= 0xffffffff ? n : undefined;
+// An id field is read the way glibc's files backend reads it (INT_FIELD: strtoul in base 10,
+// then a range check), or the image's /etc would name accounts stepdown cannot see: a group
+// line 'shadow:x: 42:' IS gid 42 to initgroups and getgrgid, so it must be gid 42 to the
+// system-id checks too. strtoul skips leading C-locale whitespace, takes one optional '+' or
+// '-' and any number of leading zeros; '-n' is 2^64 - n; a value past 2^64 saturates. glibc
+// then refuses the line when the value does not fit in 32 bits, and when the digits are not
+// followed directly by ':' or the end of the line (so a trailing space makes the line
+// invisible). Checked against glibc 2.36 with getent on bind-mounted files.
+const ID = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)$/;
+const TWO_64 = 1n << 64n;
+export function parseId(field: string | undefined): number | undefined {
+  const m = field === undefined ? null : ID.exec(field);
+  if (!m) return undefined;
+  let v = BigInt(m[2]!);
+  if (v >= TWO_64) return undefined; // ERANGE: ULONG_MAX, past 32 bits
+  if (m[1] === '-') v = (TWO_64 - v) % TWO_64;
+  return v <= 0xffffffffn ? Number(v) : undefined;
 }
 
 /** C isspace() in the C locale; JavaScript's trim() would also eat byte 0xA0. */
@@ -136,8 +148,9 @@ function parseMembers(field: string): string[] {
 export function namesById(file: EtcFile): Map<number, string> {
   const names = new Map<number, string>();
   for (const line of file.lines) {
-    const [name, , id] = line.split(':');
-    if (name && id && /^[0-9]+$/.test(id) && !names.has(Number(id))) names.set(Number(id), shown(name));
+    const [name, , idField] = line.split(':');
+    const id = parseId(idField);
+    if (name && id !== undefined && !names.has(id)) names.set(id, shown(name));
   }
   return names;
 }

@@ -15,7 +15,8 @@
 // rewrite these files take the link()-based locks too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode, fail } from './errors.js';
+import { StepdownError, errnoCode, fail } from './errors.js';
+import { UnreadableFile, readRegular } from './read-regular.js';
 import { describe, uniqueSuffix } from './atomic-write.js';
 
 export const HEARTBEAT_MS = 1000;
@@ -74,6 +75,27 @@ export async function lockEtc(files: string[], opts: LockOptions): Promise<EtcLo
   };
 }
 
+/** Removes stale locks on these files, if any: a run killed between its last write and its
+ * unlock leaves them, and the next start, finding nothing to do, takes no lock that would
+ * clean them up; useradd and usermod would keep refusing to work. Best-effort: a lock that is
+ * live, odd or cannot be removed (read-only /etc) is left as it is. */
+export function clearStaleLocks(files: string[]): void {
+  for (const file of files) {
+    const lock = `${file}.lock`;
+    try {
+      fs.lstatSync(lock);
+    } catch {
+      continue; // none: the usual case
+    }
+    try {
+      const h = readHolder(lock);
+      if (h && isStale(h)) removeStale(lock, h.raw);
+    } catch {
+      // not ours to judge now: the next remap that needs the lock reports it
+    }
+  }
+}
+
 function ownContent(): string {
   return `${process.pid}\n${pidNamespace()}\n`;
 }
@@ -118,9 +140,19 @@ async function acquire(lock: string, opts: LockOptions): Promise<boolean> {
 /** Creates lock via a uniquely named file and link(2), which fails if lock exists. */
 function tryLink(lock: string): 'locked' | 'busy' | 'read-only' {
   const tmp = `${lock}.stepdown-${uniqueSuffix()}`;
+  let created = false;
   try {
-    fs.writeFileSync(tmp, ownContent(), { flag: 'wx', mode: 0o600 });
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    created = true;
+    try {
+      const content = Buffer.from(ownContent());
+      if (fs.writeSync(fd, content) !== content.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
+    // created but not written (a full /etc): never leave it behind
+    if (created) unlinkQuietly(tmp);
     const code = errnoCode(err);
     if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'read-only';
     return fail(`cannot create the lock ${lock}: ${describe(err)}; /etc/passwd and /etc/group are unchanged`);
@@ -133,11 +165,15 @@ function tryLink(lock: string): 'locked' | 'busy' | 'read-only' {
     if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') return 'busy';
     return fail(`cannot create the lock ${lock}: ${describe(err)}; /etc/passwd and /etc/group are unchanged`);
   } finally {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // gone already
-    }
+    unlinkQuietly(tmp);
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // gone already
   }
 }
 
@@ -148,9 +184,32 @@ interface Holder {
   mtimeMs: number;
 }
 
-function readHolder(lock: string): Holder | undefined {
+/** A lock file's content: its holder's PID and PID namespace, never more than this. */
+const MAX_LOCK_BYTES = 4096;
+
+/** A lock file's bytes; never follows a symlink nor reads a FIFO or device (which could hang or
+ * never end): a lock that is not a regular file is refused. */
+function readLock(lock: string): string {
   try {
-    const raw = fs.readFileSync(lock, 'latin1');
+    return readRegular(lock, MAX_LOCK_BYTES, false).toString('latin1');
+  } catch (err) {
+    if (err instanceof UnreadableFile) {
+      fail(`${lock} ${err.detail}; a lock file must be a small regular file: remove it. /etc/passwd and /etc/group are unchanged`);
+    }
+    if (errnoCode(err) === 'ELOOP') fail(`${lock} is a symbolic link; a lock file must be a regular file: remove it. /etc/passwd and /etc/group are unchanged`);
+    throw err;
+  }
+}
+
+function readHolder(lock: string): Holder | undefined {
+  let raw: string;
+  try {
+    raw = readLock(lock);
+  } catch (err) {
+    if (err instanceof StepdownError) throw err;
+    return undefined; // released between the link attempt and this read: try again
+  }
+  try {
     const mtimeMs = fs.statSync(lock).mtimeMs;
     const [pidText = '', namespace] = raw.split('\n');
     const h: Holder = { raw, mtimeMs };
@@ -185,8 +244,9 @@ function removeStale(lock: string, raw: string): void {
     return; // someone else removed it first
   }
   try {
-    if (fs.readFileSync(aside, 'latin1') !== raw) fs.linkSync(aside, lock);
-  } catch {
+    if (readLock(aside) !== raw) fs.linkSync(aside, lock);
+  } catch (err) {
+    if (err instanceof StepdownError) throw err;
     // EEXIST: a newer lock is already in place; the one set aside was stale after all
   } finally {
     try {
@@ -199,7 +259,7 @@ function removeStale(lock: string, raw: string): void {
 
 function removeIfOurs(lock: string): void {
   try {
-    if (fs.readFileSync(lock, 'latin1') === ownContent()) fs.unlinkSync(lock);
+    if (readRegular(lock, MAX_LOCK_BYTES, false).toString('latin1') === ownContent()) fs.unlinkSync(lock);
   } catch {
     // gone already
   }

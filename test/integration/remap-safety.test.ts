@@ -113,6 +113,45 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
     });
 
+    it.each([
+      ['group', 'shadow:x:42:', 'shadow:x: 42:', 4321, 42, 'gid 42, which is group shadow, which carries rights in the image'],
+      ['group', 'shadow:x:42:', 'shadow:x:+0042:', 4321, 42, 'gid 42, which is group shadow, which carries rights in the image'],
+      ['passwd', 'daemon:x:1:1:', 'daemon:x:\t01:1:', 1, 4321, 'uid 1, which is the uid of daemon, which carries rights in the image'],
+    ])('an id spelled the way glibc also reads it (%s line %j as %j) is still that id to the system-id check', (file, from, to, uid, gid, what) => {
+      const text = w.read(file).replace(from, to);
+      fs.writeFileSync(path.join(w.etc, file), text);
+      const v = w.vol(uid, gid);
+      refused(run(['--match', v, 'ops', '--', ...w.cmd]), `${v} is owned by ${what}: ops would get its rights; refusing. Give the volume an ordinary owner (chown), or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it`);
+      expect(w.read(file)).toBe(text);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('a primary group that keeps its number (users, 100): only the user\'s own entries change group, never another account\'s', () => {
+      const passwd = w.passwd.replace('ops:x:10001:10001:', 'ops:x:10001:100:');
+      fs.writeFileSync(path.join(w.etc, 'passwd'), passwd);
+      const home = path.join(w.dir, 'home/ops');
+      fs.chownSync(path.join(home, 'file'), 10001, 100);
+      fs.chownSync(home, 10001, 100);
+      fs.writeFileSync(path.join(home, 'roots'), '');
+      fs.chownSync(path.join(home, 'roots'), 0, 100); // another member's file (or a hard link the app planted)
+      fs.writeFileSync(path.join(home, 'nodes'), '');
+      fs.chownSync(path.join(home, 'nodes'), 1000, 100);
+      const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect(w.read('passwd')).toBe(passwd.replace('ops:x:10001:100:', 'ops:x:4321:4321:'));
+      expect(w.read('group')).toBe(w.group);
+      expect([home, path.join(home, 'file'), path.join(home, 'roots'), path.join(home, 'nodes')].map(owner)).toEqual(['4321:4321', '4321:4321', '0:100', '1000:100']);
+    });
+
+    it('a gid that only a system account\'s passwd line names (no group line) is refused too', () => {
+      const passwd = w.passwd + 'backup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n';
+      fs.writeFileSync(path.join(w.etc, 'passwd'), passwd);
+      const v = w.vol(4321, 34);
+      refused(run(['--match', v, 'ops', '--', ...w.cmd]), `${v} is owned by gid 34, which is the primary gid of backup, which carries rights in the image: ops would get its rights; refusing. Give the volume an ordinary owner (chown), or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it`);
+      expect(w.read('passwd')).toBe(passwd);
+      expect(w.read('group')).toBe(w.group);
+    });
+
     it('the opt-in (flag or environment) accepts a system id; uid 0 and gid 0 stay out of reach even then', () => {
       const r = run(['-q', '--allow-system-ids', '--match', w.vol(1, 42), 'ops', '--', ...w.cmd]);
       expect([r.status, r.stdout]).toEqual([0, '1:42:42\n']);
@@ -185,6 +224,33 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
     });
 
+    it('/etc writable but /etc/passwd a read-only bind mount, /etc/group writable: refused before anything changes', () => {
+      const files = path.join(w.dir, 'files');
+      fs.mkdirSync(files);
+      fs.copyFileSync(path.join(w.etc, 'passwd'), path.join(files, 'passwd'));
+      const r = run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { setup: `mount --bind ${files}/passwd /etc/passwd && mount -o remount,bind,ro /etc/passwd` });
+      refused(r, '/etc/group can be written but /etc/passwd cannot (read-only); nothing was changed: make both writable, or both read-only');
+      unchanged();
+      expect(fs.readFileSync(path.join(files, 'passwd'), 'utf8')).toBe(w.passwd);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('both files read-only bind mounts (-v …:/etc/passwd:ro): nothing written or re-owned, runs as the owner\'s ids this start', () => {
+      const files = path.join(w.dir, 'files');
+      fs.mkdirSync(files);
+      for (const f of ['passwd', 'group']) fs.copyFileSync(path.join(w.etc, f), path.join(files, f));
+      const setup = ['passwd', 'group'].map((f) => `mount --bind ${files}/${f} /etc/${f} && mount -o remount,bind,ro /etc/${f}`).join(' && ');
+      const r = run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { setup });
+      expect([r.status, r.stdout, r.stderr]).toEqual([
+        0,
+        '4321:4321:4321\n',
+        'stepdown: /etc/group and /etc/passwd cannot be written (read-only): nothing was written and no file re-owned; running as uid 4321 gid 4321 for this start only\n',
+      ]);
+      unchanged();
+      for (const f of ['passwd', 'group']) expect(fs.readFileSync(path.join(files, f), 'utf8')).toBe(w.read(f));
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
     describe('a full /etc (tmpfs)', () => {
       let mounted: string[] = [];
       afterEach(() => {
@@ -215,6 +281,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
         expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
       });
 
+      it('not even the lock file fits: 125, and the lock\'s temp file is not left behind', () => {
+        const etc = path.join(w.dir, 'tiny');
+        tinyTmpfs(etc, padded(), 0);
+        const r = stepdown(subject, ['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { etcDir: etc });
+        refused(r, /^stepdown: cannot create the lock \/etc\/passwd\.lock: .*ENOSPC.*; \/etc\/passwd and \/etc\/group are unchanged\n$/);
+        expect(fs.readFileSync(path.join(etc, 'passwd'), 'utf8')).toBe(padded());
+        expect(fs.readdirSync(etc).sort()).toEqual(['filler', 'group', 'passwd']);
+      });
+
       it('in place (bind-mounted passwd) a longer file that does not fit: 125, the old bytes, never cut or padded', () => {
         const files = path.join(w.dir, 'tiny');
         const old = w.passwd + `#${'x'.repeat(4096 - w.passwd.length - 2)}\n`;
@@ -225,6 +300,29 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
         refused(r, 'cannot rewrite /etc/passwd in place: ENOSPC (no space left on device); it is unchanged');
         expect(fs.readFileSync(path.join(files, 'passwd'), 'utf8')).toBe(old);
       });
+    });
+
+    it('/etc/group a FIFO: 125 in one line at once (it used to block forever), nothing changed', () => {
+      fs.rmSync(path.join(w.etc, 'group'));
+      expect(spawnSync('mkfifo', [path.join(w.etc, 'group')]).status).toBe(0);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]), '/etc/group is not a regular file (a FIFO); stepdown reads it only as a regular file of at most 64 MiB: fix the image or the mount');
+      expect(w.read('passwd')).toBe(w.passwd);
+    });
+
+    // (never a link to /dev/zero here: a regression would read it without end on a shared machine)
+    it.each([['/dev/null'], ['a regular file']])('a lock file that is a symlink (to %s) is refused in one line, never read', (to) => {
+      const target = to.startsWith('/') ? to : path.join(w.dir, 'elsewhere');
+      if (target !== to) fs.writeFileSync(target, '1\n');
+      fs.symlinkSync(target, path.join(w.etc, 'passwd.lock'));
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { STEPDOWN_TEST_LOCK_WAIT_MS: '200' } }), '/etc/passwd.lock is a symbolic link; a lock file must be a regular file: remove it. /etc/passwd and /etc/group are unchanged');
+      expect([w.read('passwd'), w.read('group')]).toEqual([w.passwd, w.group]);
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('a lock file that is a FIFO is refused in one line, never read', () => {
+      expect(spawnSync('mkfifo', [path.join(w.etc, 'group.lock')]).status).toBe(0);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd], { env: { STEPDOWN_TEST_LOCK_WAIT_MS: '200' } }), '/etc/group.lock is not a regular file (a FIFO); a lock file must be a small regular file: remove it. /etc/passwd and /etc/group are unchanged');
+      expect([w.read('passwd'), w.read('group')]).toEqual([w.passwd, w.group]);
     });
 
     it('two starts at once, 8 times: both changes land, nothing crashes, no lock or temp file stays', async () => {
@@ -294,6 +392,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
       expect(fs.readdirSync(w.etc).sort()).toEqual(['group', 'passwd']);
     });
+
+    it('a restart with nothing to do removes the stale locks of a run killed before its unlock, and keeps a live one', () => {
+      const vol = w.vol(4321, 4321);
+      expect(run(['-q', '--match', vol, 'ops', '--', ...w.cmd]).status).toBe(0); // the remap is done
+      const done = w.read('passwd');
+      const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+      fs.writeFileSync(path.join(w.etc, 'passwd.lock'), gone);
+      fs.writeFileSync(path.join(w.etc, 'group.lock'), String(process.pid)); // live: someone is working
+      const r = run(['-q', '--match', vol, 'ops', '--', ...w.cmd]);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect(w.read('passwd')).toBe(done);
+      expect(fs.readdirSync(w.etc).sort()).toEqual(['group', 'group.lock', 'passwd']);
+    });
   });
 
   describe('re-owning and failures', () => {
@@ -345,6 +456,46 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
       fs.symlinkSync('/', link);
       refused(run(['--match', w.vol(4321, 4321), '--chown', link, 'ops', '--', ...w.cmd]), `--chown ${link}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
       unchanged();
+    });
+
+    it.each([[''], ['/']])('--match naming a symlink (%j after it) is refused: the link could point at any account\'s file', (tail) => {
+      const link = path.join(w.dir, 'data');
+      fs.symlinkSync(w.vol(4321, 4321), link);
+      refused(run(['--match', link + tail, 'ops', '--', ...w.cmd]), `--match ${link + tail} is a symbolic link; a remap takes its owner from the path itself, never from where a link points (it could be changed to point anywhere): name the mount point, or the directory it leads to`);
+      unchanged();
+      expect(owner(path.join(w.dir, 'home/ops/file'))).toBe('10001:10001');
+    });
+
+    it('relative --match and --chown are taken from the working directory, not from /', () => {
+      const tree = path.join(w.dir, 'tree');
+      fs.mkdirSync(tree);
+      fs.writeFileSync(path.join(tree, 'f'), '');
+      fs.chownSync(path.join(tree, 'f'), 10001, 10001);
+      w.vol(4321, 4321, 'tree/vol');
+      const r = run(['-q', '--match', 'vol', '--chown', '.', 'ops', '--', ...w.cmd], { cwd: tree });
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect(owner(path.join(tree, 'f'))).toBe('4321:4321');
+    });
+
+    it('a home that is a root-owned symlink in root-owned directories is re-owned where it leads', () => {
+      const home = path.join(w.dir, 'home/ops');
+      const real = path.join(w.dir, 'real-ops');
+      fs.renameSync(home, real);
+      fs.symlinkSync(real, home);
+      const r = run(['-q', '--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, '4321:4321:4321\n', '']);
+      expect([owner(real), owner(path.join(real, 'file')), owner(home)]).toEqual(['4321:4321', '4321:4321', '0:0']);
+    });
+
+    it('a home that is a symlink someone else could replace is refused, nothing changed', () => {
+      const home = path.join(w.dir, 'home/ops');
+      const real = path.join(w.dir, 'real-ops');
+      fs.renameSync(home, real);
+      fs.symlinkSync(real, home);
+      fs.lchownSync(home, 10001, 10001);
+      refused(run(['--match', w.vol(4321, 4321), 'ops', '--', ...w.cmd]), `the home ${home} is a symbolic link and ${home} is owned by uid 10001, not root, so it could be pointed anywhere; nothing was changed: make the home a directory (or a root-owned link in root-owned directories), or point the user's home at ${real}`);
+      unchanged();
+      expect(owner(path.join(real, 'file'))).toBe('10001:10001');
     });
 
     it('COLUMNS=99999999 --audit prints a table, no internal error', () => {

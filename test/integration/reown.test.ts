@@ -359,6 +359,30 @@ describe('hostile trees', () => {
     expect(owner(`${home}/suid`)).toEqual([OLD_U, OLD_G]); // the lower layer is untouched
   });
 
+  it('re-owns the files of an overlay whose upper layer is on another file system (files report the lower layer\'s st_dev)', () => {
+    const base = freshDir();
+    const lower = mkdir(`${base}/lower`, OLD_U, OLD_G);
+    const home = mkdir(`${lower}/home`, OLD_U, OLD_G);
+    mkfile(`${home}/file`, OLD_U, OLD_G);
+    const dir = mkdir(`${home}/dir`, OLD_U, OLD_G);
+    mkfile(`${dir}/inner`, OLD_U, OLD_G);
+    fs.symlinkSync('inner', `${dir}/link`);
+    fs.lchownSync(`${dir}/link`, OLD_U, OLD_G);
+    for (const d of ['up', 'merged']) fs.mkdirSync(`${base}/${d}`);
+    const m = `${base}/merged/home`;
+    const prelude = [
+      `mount -t tmpfs stepdown-test ${base}/up`,
+      `mkdir ${base}/up/upper ${base}/up/work`,
+      `mount -t overlay overlay -o lowerdir=${lower},upperdir=${base}/up/upper,workdir=${base}/up/work ${base}/merged`,
+      `test "$(stat -c %d ${m}/file)" != "$(stat -c %d ${m})"`, // the premise: the file reports another st_dev
+    ].join('\n');
+    const seen = [m, `${m}/file`, `${m}/dir`, `${m}/dir/inner`, `${m}/dir/link`];
+    const { result, stats } = child(prelude, { roots: [m], ...REQ }, {}, seen);
+    expect(result.errors).toEqual([]);
+    expect([result.scanned, result.changed]).toEqual([5, 5]);
+    expect(seen.map((p) => stats[p]!.slice(0, 2))).toEqual(Array(5).fill([NEW_U, NEW_G]));
+  });
+
   it('handles a mode 000 directory as root, and keeps its mode', async () => {
     const root = mkdir(path.join(freshDir(), 'home'), OLD_U, OLD_G);
     const locked = mkdir(`${root}/locked`, OLD_U, OLD_G);

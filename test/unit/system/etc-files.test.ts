@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GROUP_GID, PASSWD_UID, fromBytes, joinLines, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../../src/system/etc-files.js';
+import { GROUP_GID, PASSWD_UID, fromBytes, parseId, joinLines, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../../src/system/etc-files.js';
 
 const PASSWD = [
   '# a comment line',
@@ -90,5 +90,19 @@ describe('edits at the edges of a line', () => {
     expect(parsePasswd(file).entries.map((e) => [e.name, e.gid])).toEqual([['ops', 10001], ['dev', 5]]);
     const out = joinLines(setField(setField(file, 0, 3, '4321'), 1, PASSWD_UID, '6'));
     expect(out).toBe('ops:x:10001:4321\r\n  dev:x:6:5::/h:/bin/sh\n');
+  });
+});
+
+describe('id fields as glibc reads them (strtoul, then a 32-bit range check)', () => {
+  it.each([
+    ['42', 42], [' 42', 42], ['\t\v\f\r 42', 42], ['+42', 42], ['00000000042', 42], ['-0', 0], ['4294967295', 0xffffffff],
+    ['-18446744073709551615', 1], // strtoul: -n is 2^64 - n
+  ])('%j is %i', (field, id) => expect(parseId(field)).toBe(id));
+  it.each([['42 '], [''], [' '], ['+'], ['+-4'], ['0x10'], ['-1'], ['-4294967295'], ['4294967296'], ['18446744073709551617'], ['4 2']])(
+    '%j is no id (glibc skips the line)',
+    (field) => expect(parseId(field)).toBeUndefined(),
+  );
+  it('a group line with a spaced gid is that gid', () => {
+    expect(parseGroup(splitLines('shadow:x: 42:\n')).entries.map((e) => [e.name, e.gid])).toEqual([['shadow', 42]]);
   });
 });

@@ -1,7 +1,11 @@
 // Bundles src/main.ts into the one file both distributions run: dist/stepdown.cjs.
 // Deterministic (no timestamps, no absolute paths) so the single executable is reproducible.
+// Then the V8 code cache beside it, dist/stepdown.cjs.cache (see build/code-cache.mjs).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { makeCodeCache } from './code-cache.mjs';
+import { x64Node } from './sea.mjs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -34,3 +38,9 @@ await build({
   logLevel: 'warning',
   plugins: [lazyChildProcess],
 });
+
+// The bundle's last line names it, so a code cache can be matched to the very bytes it was made from.
+const outfile = 'dist/stepdown.cjs';
+const bundled = readFileSync(outfile);
+writeFileSync(outfile, Buffer.concat([bundled, Buffer.from(`//# stepdown-build ${createHash('sha256').update(bundled).digest('hex')}\n`)]));
+writeFileSync(`${outfile}.cache`, makeCodeCache(outfile, x64Node()));

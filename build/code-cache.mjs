@@ -3,7 +3,7 @@
 // the bytecode of the functions those runs compiled, not only the top level that V8 compiles
 // eagerly. A start that is handed this cache skips parsing and compiling them.
 //
-// The cache is only ever read (bin/stepdown and the single executable, see src/load.cjs); it is
+// The cache is only ever read (by bin/stepdown's JavaScript and by seaLoader in build/sea.mjs); it is
 // made here with the Node the single executable embeds. V8 rejects a cache made by another V8
 // version or with other flags, and stepdown then compiles as if it had none.
 //

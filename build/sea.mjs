@@ -191,7 +191,7 @@ async function extractArm64Node(dir, log) {
  * with the cache (another asset) the way bin/stepdown does. The cache was made by the x64 Node;
  * another architecture compiles without it (V8 might accept bytecode it was not made for).
  */
-function seaLoader(cacheArch) {
+export function seaLoader(cacheArch) {
   return `'use strict';
 const sea = require('node:sea');
 const source = sea.getAsset('stepdown.cjs', 'utf8');

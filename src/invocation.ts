@@ -1,0 +1,56 @@
+// What a parsed command line means: the options and positional arguments, as commander (cli.ts)
+// or the hand parser of the common forms (cli-fast.ts) found them, checked and turned into an
+// Invocation. Both parsers end here, so they cannot disagree on what a command line is allowed
+// to say or on the message when it is not.
+import * as path from 'node:path';
+import { fail } from './system/errors.js';
+
+export type Invocation =
+  | { kind: 'print'; text: string }
+  | { kind: 'check'; spec: string }
+  | { kind: 'audit'; json: boolean; strict: boolean }
+  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean };
+
+/** The options as commander reports them (an option not given is undefined; --chown is always a list). */
+export interface ParsedOptions {
+  match?: string;
+  chown: string[];
+  allowSystemIds?: boolean;
+  quiet?: boolean;
+  check?: boolean;
+  audit?: boolean;
+  json?: boolean;
+  strict?: boolean;
+}
+
+export const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
+const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
+
+/** `args`: the positional arguments, the user-spec first; STEPDOWN_MATCH applies when --match is not given. */
+export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: string | undefined): Invocation {
+  const [spec, ...rest] = args;
+  if (opts.audit) {
+    if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
+    if (opts.check) fail(`--audit and --check do not go together; usage: ${AUDIT_USAGE}`);
+    if (opts.match !== undefined || opts.chown.length > 0) fail(`--match and --chown do not apply to --audit; usage: ${AUDIT_USAGE}`);
+    return { kind: 'audit', json: opts.json === true, strict: opts.strict === true };
+  }
+  if (opts.json || opts.strict) fail(`${opts.json ? '--json' : '--strict'} only applies with --audit; usage: ${AUDIT_USAGE}`);
+  if (spec === undefined) fail(`missing user-spec and command; usage: ${USAGE}`);
+  const command = rest[0] === '--' ? rest.slice(1) : rest;
+
+  if (opts.check) {
+    if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check <user-spec>`);
+    return { kind: 'check', spec };
+  }
+  if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
+
+  const match = opts.match ?? (matchEnv || undefined);
+  if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
+  // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
+  for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
+  if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
+  const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
+  if (match !== undefined) inv.match = match;
+  return inv;
+}

@@ -1,0 +1,96 @@
+// The hand parser of the common command lines (cli-fast.ts) against commander (cli.ts): on
+// every argv the fast one accepts, both give the same Invocation or the same error; what it
+// declines goes to commander.
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../../src/cli.js';
+import { parseCommonArgs } from '../../src/cli-fast.js';
+
+const VERSION = 'stepdown 9.9.9 (node v0)';
+
+/** What a parser made of argv: its Invocation, or the error it failed with. */
+function outcome(parse: () => unknown): unknown {
+  try {
+    return { ok: parse() };
+  } catch (err) {
+    const e = err as { message: string; exitCode?: number };
+    return { error: e.message, exitCode: e.exitCode };
+  }
+}
+
+// The forms the fast parser takes, and the errors it must report exactly as commander does.
+const ACCEPTED: [string[], string | undefined][] = [
+  [['--version'], undefined],
+  [['-V'], undefined],
+  [['nobody', '--', '/bin/true'], undefined],
+  [['ops', 'ls', '-l'], undefined],
+  [['ops', '--', 'node', 'server.js'], undefined],
+  [['ops', '--', '--', 'x'], undefined],
+  [['ops', '--version'], undefined],
+  [['ops', '--', 'stepdown', '--audit', '--strict'], undefined],
+  [['-q', 'ops', '--', '-q'], undefined],
+  [['--quiet', '--allow-system-ids', '--match', '/data', 'ops', 'id'], undefined],
+  [['--match', '/data', '--chown', '/a', '--chown', '/b', 'ops', 'id'], undefined],
+  [['--match', '/a', '--match', '/b', 'ops', 'id'], undefined],
+  [['ops', 'id'], '/vol'],
+  [['ops', 'id'], ''],
+  [['--match', '/data', 'ops', 'id'], '/vol'],
+  [['--check', 'ops'], undefined],
+  [['--check', '--check', 'ops'], '/vol'],
+  [['1000:1000', 'id'], undefined],
+  [['', 'id'], undefined],
+  // errors found after parsing: the same one-line message from both
+  [['ops'], undefined],
+  [['ops', '--'], undefined],
+  [['--check', 'ops', 'id'], undefined],
+  [['--check', 'ops', '--', 'id'], undefined],
+  [['--chown', '/a', 'ops', 'id'], undefined],
+  [['--chown', '/a', 'ops', 'id'], ''],
+  [['--match', '/m', '--chown', '//', 'ops', 'id'], undefined],
+  [['--match', '/m', '--chown', '/tmp/..', 'ops', 'id'], undefined],
+  [['--allow-system-ids', 'ops', 'id'], undefined],
+];
+
+// Left to commander: help, --audit, values glued with '=', bundled or unknown flags, missing
+// values or user-spec, `--` before the user-spec, a lone '-'.
+const DECLINED: string[][] = [
+  [],
+  ['--help'],
+  ['-h'],
+  ['--version', 'x'],
+  ['-V', '--version'],
+  ['--audit'],
+  ['--audit', '--json', '--strict'],
+  ['--json', 'ops', 'id'],
+  ['--strict', 'ops', 'id'],
+  ['--match=/data', 'ops', 'id'],
+  ['--match'],
+  ['--chown'],
+  ['--match', '-q', 'ops', 'id'],
+  ['--match', '--', 'ops', 'id'],
+  ['-qV'],
+  ['-x', 'ops', 'id'],
+  ['--quiet=1', 'ops', 'id'],
+  ['--', 'ops', 'id'],
+  ['-', 'id'],
+  ['-q'],
+  ['--check'],
+];
+
+describe('parseCommonArgs', () => {
+  it.each(ACCEPTED)('%j (STEPDOWN_MATCH=%j) gives what commander gives', (argv, matchEnv) => {
+    const fast = outcome(() => parseCommonArgs(argv, matchEnv, VERSION));
+    expect(fast).not.toEqual({ ok: undefined }); // it took this form
+    expect(fast).toEqual(outcome(() => parseArgs(argv, matchEnv, VERSION)));
+  });
+
+  it.each(DECLINED.map((a) => [a]))('%j is left to commander', (argv) => {
+    expect(parseCommonArgs(argv, '/vol', VERSION)).toBeUndefined();
+  });
+
+  it('a run: the exact Invocation', () => {
+    expect(parseCommonArgs(['-q', '--match', '/d', '--chown', '/d/x', 'app', '--', 'node', 's.js'], undefined, VERSION)).toEqual({
+      kind: 'run', spec: 'app', command: ['node', 's.js'], match: '/d', chown: ['/d/x'], quiet: true, allowSystemIds: false,
+    });
+    expect(parseCommonArgs(['--version'], undefined, VERSION)).toEqual({ kind: 'print', text: `${VERSION}\n` });
+  });
+});

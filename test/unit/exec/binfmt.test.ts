@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Binfmt, binfmtMatches, claimedByBinfmtMisc, parseBinfmtEntry } from '../../../src/exec/binfmt.js';
+import { QEMU_AARCH64 } from '../../helpers/binfmt-fixture.js';
 
 /** The first 64 bytes of a 64-bit little-endian ELF executable for `machine`. */
 function elfHead(machine: number): Buffer {
@@ -13,14 +14,6 @@ function elfHead(machine: number): Buffer {
   return b;
 }
 
-// Debian's qemu-user-binfmt registration for aarch64, as /proc/sys/fs/binfmt_misc/qemu-aarch64 shows it
-const QEMU_AARCH64 = `enabled
-interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P
-flags: POCF
-offset 0
-magic 7f454c460201010000000000000000000200b700
-mask ffffffffffffff00fffffffffffffffffeffffff
-`;
 const qemu = parseBinfmtEntry(QEMU_AARCH64)!;
 
 describe('binfmt_misc entries', () => {

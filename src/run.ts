@@ -1,10 +1,11 @@
 // The run: resolve the user → (remap it to the volume's owner) → drop → verify → exec.
-// Deciding is pure (identity/, remap/plan.ts, drop/drop.ts decideDrop); this file only puts the
+// Deciding is pure (identity/, remap/plan.ts, drop/decide.ts); this file only puts the
 // steps in order and hands them what the system says. Nothing of the command runs until exec.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Invocation } from './cli.js';
-import { decideDrop, dropAround, refuseTooManyGroupsEarly } from './drop/drop.js';
+import { decideDrop, refuseTooManyGroupsEarly, remapRights } from './drop/decide.js';
+import { dropAround } from './drop/drop.js';
 import { verifyDrop } from './drop/verify.js';
 import { type Environ, lookup, targetEnv } from './exec/environ.js';
 import { execTarget } from './exec/execve.js';
@@ -15,7 +16,7 @@ import { remapUser } from './remap/apply.js';
 import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { tell } from './system/output.js';
-import { CAP_CHOWN, type ProcStatus, hasBit, maskOf, readStatus } from './system/proc-status.js';
+import { type ProcStatus, readStatus } from './system/proc-status.js';
 
 export type RunInvocation = Extract<Invocation, { kind: 'run' }>;
 
@@ -44,12 +45,11 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
 async function remap(inv: RunInvocation, match: string, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
   const notice = (line: string) => inv.quiet || tell(line);
   // too many groups is refused before the remap writes anything (membership does not change)
-  if (process.geteuid!() === 0) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
-  const capEff = maskOf(status, 'CapEff');
+  const rights = remapRights(status);
+  if (rights.root) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
   return remapUser(spec, ownerOf(match), match, {
     chown: inv.chown,
-    canChown: capEff === undefined || hasBit(capEff, CAP_CHOWN),
-    root: process.geteuid!() === 0,
+    ...rights,
     policy: { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') },
     notice,
     readDb,

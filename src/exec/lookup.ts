@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
-import { BINPRM_BUF_SIZE, type BinfmtEntry, type FilePath, type Format, type ReadAt, binfmtMatches, detectFormat, hostMachineName, loaderProblem, machineName, parseBinfmtEntry, showPath } from './preflight.js';
+import { type Binfmt, type BinfmtEntry, claimedByBinfmtMisc, readBinfmt } from './binfmt.js';
+import { BINPRM_BUF_SIZE, type FilePath, type Format, type ReadAt, detectFormat, hostMachineName, loaderProblem, machineName, showPath } from './preflight.js';
 
 /** Debian's default for PATH when the environment has none (login.defs ENV_PATH for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -23,9 +24,6 @@ export type Probe =
   | 'not-directory'
   | 'name-too-long';
 
-/** binfmt_misc as this process sees it: 'unknown' when not mounted (common in containers). */
-export type Binfmt = 'unknown' | { enabled: boolean; entries: BinfmtEntry[] };
-
 /** What the filesystem says about a candidate; injectable so lookup is unit-tested without root. */
 export interface FileSystem {
   /** whether the target may execute the file, as execve's open_exec decides */
@@ -41,8 +39,6 @@ export interface Rights {
   gid: number;
   groups: number[];
 }
-
-const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 
 /**
  * Pure: the permission check execve makes on a regular file for these rights (ACLs aside).
@@ -113,31 +109,7 @@ export function realFileSystem(opts: { as?: Rights; asRoot?: <T>(fn: () => T) =>
         fs.closeSync(fd);
       }
     },
-    binfmt() {
-      let status: string;
-      try {
-        status = fs.readFileSync(path.join(BINFMT_DIR, 'status'), 'utf8').trim();
-      } catch {
-        return 'unknown';
-      }
-      const entries: BinfmtEntry[] = [];
-      let names: string[];
-      try {
-        names = fs.readdirSync(BINFMT_DIR);
-      } catch {
-        return 'unknown';
-      }
-      for (const name of names) {
-        if (name === 'status' || name === 'register') continue;
-        try {
-          const entry = parseBinfmtEntry(fs.readFileSync(path.join(BINFMT_DIR, name)));
-          if (entry) entries.push(entry);
-        } catch {
-          // an entry removed while we read: ignore it
-        }
-      }
-      return { enabled: status === 'enabled', entries };
-    },
+    binfmt: readBinfmt,
   };
 }
 
@@ -281,7 +253,7 @@ export function checkExecutable(file: string, fsys: FileSystem): Chain {
     };
     // binfmt_misc is asked first (it registers at the head of the kernel's list of handlers);
     // what its handler then does is the kernel's business
-    const handler = claimedByBinfmtMisc(current, fsys, binfmt);
+    const handler = claimedByBinfmtMisc(binfmt, () => fsys.read(current, (read) => read(0, BINPRM_BUF_SIZE)), showPath(current));
     if (handler) {
       if (level >= MAX_REWRITES) tooDeep();
       checkBinfmtHandler(where(current), handler, fsys);
@@ -319,13 +291,6 @@ function checkLoader(what: string, format: Extract<Format, { kind: 'elf' }>, fsy
   chain.files.push(interp);
   const problem = fsys.read(interp, (read) => loaderProblem(read, format.elfClass, format.machine, format.le));
   if (problem !== 'unreadable' && problem !== undefined) fail(`${what}: its ${label} ${shown} ${problem}`, EXIT_CANNOT_EXECUTE);
-}
-
-/** The enabled binfmt_misc handler that claims the file (by its first bytes or its name), if any. */
-function claimedByBinfmtMisc(file: FilePath, fsys: FileSystem, binfmt: Binfmt): BinfmtEntry | undefined {
-  if (binfmt === 'unknown' || !binfmt.enabled || !binfmt.entries.some((e) => e.enabled)) return undefined;
-  const head = fsys.read(file, (read) => read(0, BINPRM_BUF_SIZE));
-  return head === 'unreadable' ? undefined : binfmt.entries.find((e) => binfmtMatches(e, head, showPath(file)));
 }
 
 /**

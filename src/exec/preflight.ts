@@ -1,7 +1,7 @@
 // Reads the start of a file and decides what execve(2) will do with it, the way Linux's own
-// handlers do (binfmt_script, binfmt_elf, binfmt_misc). Node 24 aborts the whole process when
-// execve fails, so everything the kernel would refuse must be caught here. Pure parsing over a
-// read callback; the filesystem lives in lookup.ts.
+// handlers do (binfmt_script, binfmt_elf; binfmt_misc is binfmt.ts). Node 24 aborts the whole
+// process when execve fails, so everything the kernel would refuse must be caught here. Pure
+// parsing over a read callback; the filesystem lives in lookup.ts.
 import { isUtf8 } from 'node:buffer';
 import * as os from 'node:os';
 
@@ -261,54 +261,4 @@ export function hostMachineName(arch: string = process.arch): string {
 export function runsNatively(machine: number, arch: string = process.arch): boolean {
   const native = NATIVE[arch];
   return native === undefined || native.some(([m]) => m === machine);
-}
-
-/** A binfmt_misc registration (/proc/sys/fs/binfmt_misc/<name>): by magic bytes or by extension. */
-export interface BinfmtEntry {
-  enabled: boolean;
-  /** the handler the kernel runs; with the F flag it was opened at registration */
-  interpreter?: FilePath;
-  preopened?: boolean;
-  offset: number;
-  magic?: Buffer;
-  mask?: Buffer;
-  extension?: string;
-}
-
-export function parseBinfmtEntry(content: string | Buffer): BinfmtEntry | undefined {
-  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-  const text = bytes.toString('latin1'); // one char per byte: the interpreter path keeps its bytes
-  const lines = text.split('\n');
-  const value = (key: string) => lines.find((l) => l.startsWith(key + ' '))?.slice(key.length + 1).trim();
-  const enabled = lines[0]?.trim() === 'enabled';
-  const interpreterLine = lines.find((l) => l.startsWith('interpreter '))?.slice('interpreter '.length);
-  const handler: Pick<BinfmtEntry, 'interpreter' | 'preopened'> = {};
-  if (interpreterLine !== undefined) handler.interpreter = pathFromBytes(Buffer.from(interpreterLine, 'latin1'));
-  const flags = lines.find((l) => l.startsWith('flags:'))?.slice('flags:'.length).trim() ?? '';
-  if (flags.includes('F')) handler.preopened = true;
-  const extension = value('extension');
-  if (extension !== undefined) return { enabled, ...handler, offset: 0, extension: extension.replace(/^\./, '') };
-  const magic = value('magic');
-  if (magic === undefined) return undefined;
-  const entry: BinfmtEntry = { enabled, ...handler, offset: Number(value('offset') ?? 0), magic: Buffer.from(magic, 'hex') };
-  const mask = value('mask');
-  if (mask !== undefined) entry.mask = Buffer.from(mask, 'hex');
-  return entry;
-}
-
-/** Whether a binfmt_misc entry claims this file (its first bytes, and its name for extensions). */
-export function binfmtMatches(entry: BinfmtEntry, head: Buffer, file = ''): boolean {
-  if (!entry.enabled) return false;
-  if (entry.extension !== undefined) {
-    const base = file.slice(file.lastIndexOf('/') + 1);
-    const dot = base.lastIndexOf('.');
-    return dot !== -1 && base.slice(dot + 1) === entry.extension;
-  }
-  const magic = entry.magic ?? Buffer.alloc(0);
-  if (head.length < entry.offset + magic.length) return false;
-  for (let i = 0; i < magic.length; i++) {
-    const m = entry.mask ? (entry.mask[i] ?? 0xff) : 0xff;
-    if (((head[entry.offset + i] ?? 0) & m) !== ((magic[i] ?? 0) & m)) return false;
-  }
-  return true;
 }

@@ -20,13 +20,12 @@ import type { EtcDb } from '../identity/resolve.js';
 import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './plan.js';
 import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './reown.js';
 import type { UserSpec } from '../identity/user-spec.js';
+import type { RemapRights } from '../drop/decide.js';
 
-export interface RemapOptions {
+/** root and canChown come from drop/decide.ts: only root rewrites /etc and re-owns files (anyone
+ * else can only already be that user), and without CAP_CHOWN the walk would fail on every entry. */
+export interface RemapOptions extends RemapRights {
   chown: string[];
-  /** whether the process has CAP_CHOWN: without it the walk would fail on every entry */
-  canChown: boolean;
-  /** only root rewrites /etc and re-owns files; anyone else can only already be that user */
-  root: boolean;
   policy: RemapPolicy;
   notice: (line: string) => void;
   readDb: () => EtcDb;

@@ -26,3 +26,20 @@ export function readMountPoints(): string[] {
     return []; // no /proc: st_dev still keeps us off other filesystems
   }
 }
+
+/**
+ * The mount points strictly under `root` (keyed), and the keys of the directories that hold them:
+ * a walk looks an entry up in `mounts` only inside one of `dirs`.
+ */
+export function mountsUnder(root: string, allMounts: string[]): { mounts: Set<string>; dirs: Set<string> } {
+  const under = root + '/';
+  const underBytes = '\0' + Buffer.from(under).toString('latin1');
+  const inside = allMounts.filter((m) => m.startsWith(under) || m.startsWith(underBytes));
+  return { mounts: new Set(inside), dirs: new Set(inside.map(parentKey)) };
+}
+
+/** The key of the directory a keyed path is in. */
+function parentKey(key: string): string {
+  const bytes = key.startsWith('\0') ? Buffer.from(key.slice(1), 'latin1') : Buffer.from(key);
+  return mountKey(bytes.subarray(0, Math.max(1, bytes.lastIndexOf(0x2f))));
+}

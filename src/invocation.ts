@@ -45,6 +45,9 @@ export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: stri
   }
   if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
 
+  // an empty path would resolve to the working directory: re-own or remap to whatever that is
+  if (opts.match === '') fail("--match '' names no path; give the volume's mount point, or leave out --match (an empty STEPDOWN_MATCH means off)");
+  for (const p of opts.chown) if (p === '') fail("--chown '' names no path; give the tree to re-own");
   const match = opts.match ?? (matchEnv || undefined);
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
   // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it

@@ -48,6 +48,8 @@ const ACCEPTED: [string[], string | undefined][] = [
   [['--match', '/m', '--chown', '//', 'ops', 'id'], undefined],
   [['--match', '/m', '--chown', '/tmp/..', 'ops', 'id'], undefined],
   [['--allow-system-ids', 'ops', 'id'], undefined],
+  [['--match', '', 'ops', 'id'], undefined],
+  [['--match', '/m', '--chown', '', 'ops', 'id'], undefined],
 ];
 
 // Left to commander: help, --audit, values glued with '=', bundled or unknown flags, missing

@@ -34,6 +34,8 @@ describe('parseArgs', () => {
     [['--match'], /option '--match <path>' argument missing; see 'stepdown --help'/],
     [['--chown', '/a', 'ops', 'id'], /--chown only applies with --match/],
     [['--check', 'ops', 'id'], /--check takes only a user-spec/],
+    [['--match', '', 'ops', 'id'], /^--match '' names no path; give the volume's mount point, or leave out --match/],
+    [['--match', '/m', '--chown', '', 'ops', 'id'], /^--chown '' names no path; give the tree to re-own$/],
   ])('%j fails with a one-line message', (argv, message) => {
     expect(() => parse(...argv)).toThrow(message);
   });

@@ -4,6 +4,7 @@
 // parsing over a read callback; the filesystem lives in lookup.ts.
 import { isUtf8 } from 'node:buffer';
 import * as os from 'node:os';
+import { showBytes } from '../system/errors.js';
 
 /**
  * A path as the kernel has it in a file (a '#!' line, PT_INTERP, a binfmt_misc entry): a string
@@ -18,10 +19,7 @@ export function pathFromBytes(bytes: Buffer): FilePath {
 
 /** A path for a message: non-UTF-8 bytes as \\xNN (control characters are escaped when printed). */
 export function showPath(p: FilePath): string {
-  if (typeof p === 'string') return p;
-  let out = '';
-  for (const b of p) out += b >= 0x80 ? `\\x${b.toString(16)}` : String.fromCharCode(b);
-  return out;
+  return typeof p === 'string' ? p : showBytes(p);
 }
 
 export type Format =

@@ -1,7 +1,7 @@
 // Decides who to become: a user-spec resolved against /etc/passwd and /etc/group text.
 // Pure: no syscalls, so every rule is unit-tested without root.
 import { isUtf8 } from 'node:buffer';
-import { fail } from '../system/errors.js';
+import { fail, showBytes } from '../system/errors.js';
 import { type EtcFile, type GroupEntry, type Malformed, NO_ID, type PasswdEntry, fromArgv, parseGroup, parsePasswd, shown } from '../system/etc-files.js';
 import type { IdOrName, UserSpec } from './user-spec.js';
 
@@ -77,12 +77,6 @@ function homeOf(user: PasswdEntry | undefined): string {
     );
   }
   return bytes.toString('utf8');
-}
-
-function showBytes(b: Buffer): string {
-  let out = '';
-  for (const c of b) out += c >= 0x80 ? `\\x${c.toString(16)}` : String.fromCharCode(c);
-  return out;
 }
 
 /**

@@ -42,3 +42,11 @@ export function printable(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
+
+/** Bytes for a message: ASCII as it is (printable() escapes control characters when printed),
+ * every byte of 0x80 and above as \xNN, so a name that is not UTF-8 is shown exactly. */
+export function showBytes(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) out += b >= 0x80 ? `\\x${b.toString(16)}` : String.fromCharCode(b);
+  return out;
+}

@@ -4,6 +4,7 @@
 // like env(1) and the shells.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mountinfoFields, unescapeOctal } from '../system/mountinfo.js';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
 import { type Binfmt, type BinfmtEntry, claimedByBinfmtMisc, readBinfmt } from './binfmt.js';
 import { BINPRM_BUF_SIZE, type FilePath, type Format, type ReadAt, detectFormat, hostMachineName, loaderProblem, machineName, showPath } from './preflight.js';
@@ -127,10 +128,10 @@ const STAT_ERRORS: Record<string, Probe> = {
  */
 function onNoexecMount(file: FilePath, dev: number): boolean {
   let real: Buffer;
-  let info: string;
+  let info: Buffer;
   try {
     real = fs.realpathSync(file, { encoding: 'buffer' });
-    info = fs.readFileSync('/proc/self/mountinfo', 'latin1');
+    info = fs.readFileSync('/proc/self/mountinfo');
   } catch {
     return false;
   }
@@ -139,12 +140,11 @@ function onNoexecMount(file: FilePath, dev: number): boolean {
   const devId = `${((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)}:${(d & 0xffn) | ((d >> 12n) & ~0xffn)}`;
   const realPath = real.toString('latin1');
   let best: { point: string; noexec: boolean } | undefined;
-  for (const line of info.split('\n')) {
-    const f = line.split(' ');
-    if (f[2] !== devId || f[4] === undefined || f[5] === undefined) continue;
-    const point = f[4].replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  for (const f of mountinfoFields(info)) {
+    if (f.length < 6 || f[2]!.toString('latin1') !== devId) continue;
+    const point = unescapeOctal(f[4]!).toString('latin1');
     const inside = point === '/' || realPath === point || realPath.startsWith(point + '/');
-    if (inside && (best === undefined || point.length >= best.point.length)) best = { point, noexec: f[5].split(',').includes('noexec') };
+    if (inside && (best === undefined || point.length >= best.point.length)) best = { point, noexec: f[5]!.toString('latin1').split(',').includes('noexec') };
   }
   return best?.noexec ?? false;
 }

@@ -9,7 +9,10 @@
 //
 // The file starts with the bundle's last line, '//# stepdown-build <sha256 of the rest>\n'
 // (written by build/bundle.mjs), and the loaders use the cache only after that line, so a cache
-// is never applied to another bundle (V8 itself only compares the source's length).
+// is never applied to another build (V8 itself only compares the source's length). The line is
+// not re-hashed at run time (that would load node:crypto on every start): a bundle edited in
+// place that keeps its length and its last line would run the cached code. Rebuild; never
+// patch dist/.
 //
 // Reproducible: the warm-up child runs with --predictable (one thread, fixed seeds), without
 // which V8 serialises the same functions in a different order from run to run. V8 accepts such

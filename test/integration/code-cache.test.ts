@@ -74,6 +74,13 @@ describe('the code cache of the npm entry point', () => {
     expect(version(writable)).toMatchObject({ cache: 'none', status: 0 });
   });
 
+  it('a FIFO where the cache belongs is no cache, and does not hang the start', () => {
+    const fifo = pkg('fifo', null);
+    expect(spawnSync('mkfifo', [path.join(path.dirname(fifo), '../dist/stepdown.cjs.cache')]).status).toBe(0);
+    const r = spawnSync(NODE24, ['-r', HOOK, fifo, '--version'], { encoding: 'utf8', timeout: 10_000 });
+    expect([r.signal, r.status, r.stdout]).toEqual([null, 0, expect.stringMatching(VERSION)]);
+  });
+
   it.runIf(IS_ROOT)('is not used by root when another user owns it', () => {
     const owned = pkg('owned', CACHE);
     fs.chownSync(path.join(path.dirname(owned), '../dist/stepdown.cjs.cache'), 65534, 65534);

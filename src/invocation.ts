@@ -3,17 +3,19 @@
 // Invocation. Both parsers end here, so they cannot disagree on what a command line is allowed
 // to say or on the message when it is not.
 import * as path from 'node:path';
+import { type RemapIds, parseRemapIds } from './remap/remap-arg.js';
 import { fail } from './system/errors.js';
 
 export type Invocation =
   | { kind: 'print'; text: string }
   | { kind: 'check'; spec: string }
   | { kind: 'audit'; json: boolean; strict: boolean }
-  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean };
+  | { kind: 'run'; spec: string; command: string[]; match?: string; remap?: RemapIds; chown: string[]; quiet: boolean; allowSystemIds: boolean };
 
 /** The options as commander reports them (an option not given is undefined; --chown is always a list). */
 export interface ParsedOptions {
   match?: string;
+  remap?: string;
   chown: string[];
   allowSystemIds?: boolean;
   quiet?: boolean;
@@ -26,13 +28,15 @@ export interface ParsedOptions {
 export const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
 const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
 
-/** `args`: the positional arguments, the user-spec first; STEPDOWN_MATCH applies when --match is not given. */
-export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: string | undefined): Invocation {
+/** `args`: the positional arguments, the user-spec first; STEPDOWN_MATCH applies when --match is not given,
+ * STEPDOWN_REMAP (remapEnv) when --remap is not. */
+export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: string | undefined, remapEnv?: string): Invocation {
   const [spec, ...rest] = args;
   if (opts.audit) {
     if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
     if (opts.check) fail(`--audit and --check do not go together; usage: ${AUDIT_USAGE}`);
     if (opts.match !== undefined || opts.chown.length > 0) fail(`--match and --chown do not apply to --audit; usage: ${AUDIT_USAGE}`);
+    if (opts.remap !== undefined) fail(`--remap does not apply to --audit; usage: ${AUDIT_USAGE}`);
     return { kind: 'audit', json: opts.json === true, strict: opts.strict === true };
   }
   if (opts.json || opts.strict) fail(`${opts.json ? '--json' : '--strict'} only applies with --audit; usage: ${AUDIT_USAGE}`);
@@ -49,11 +53,28 @@ export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: stri
   if (opts.match === '') fail("--match '' names no path; give the volume's mount point, or leave out --match (an empty STEPDOWN_MATCH means off)");
   for (const p of opts.chown) if (p === '') fail("--chown '' names no path; give the tree to re-own");
   const match = opts.match ?? (matchEnv || undefined);
-  if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
+  const remap = remapOption(opts, remapEnv, match);
+  if (opts.chown.length > 0 && match === undefined && remap === undefined) fail('--chown only applies with --match or --remap (it re-owns trees after a remap)');
   // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
   for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
-  if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
+  if (opts.allowSystemIds && match === undefined && remap === undefined) fail('--allow-system-ids only applies with --match or --remap');
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
   if (match !== undefined) inv.match = match;
+  if (remap !== undefined) inv.remap = remap;
   return inv;
+}
+
+/** --remap, or STEPDOWN_REMAP when it is not given (empty: off), parsed. Both --match and --remap,
+ * from any mix of options and variables, is refused: no source outranks another, so an image's
+ * ENV can never quietly override what `docker run` asked for, nor the other way round. */
+function remapOption(opts: ParsedOptions, remapEnv: string | undefined, match: string | undefined): RemapIds | undefined {
+  if (opts.remap === '') fail("--remap '' gives no ids; write UID:GID or UID (e.g. 1000:1000), or leave out --remap (an empty STEPDOWN_REMAP means off)");
+  const text = opts.remap ?? (remapEnv || undefined);
+  if (text === undefined) return undefined;
+  if (match !== undefined) {
+    const m = opts.match !== undefined ? `--match ${match}` : `STEPDOWN_MATCH=${match}`;
+    const r = opts.remap !== undefined ? `--remap ${text}` : `STEPDOWN_REMAP=${text}`;
+    fail(`${m} and ${r} both ask for a remap: choose one (--match takes the ids from a path's owner, --remap from its argument); an empty STEPDOWN_MATCH or STEPDOWN_REMAP is off`);
+  }
+  return parseRemapIds(text, opts.remap === undefined);
 }

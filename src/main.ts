@@ -33,8 +33,9 @@ async function main(argv: string[]): Promise<number | void> {
   const original = readOriginal(process.env);
   const environ = original.environ;
   const matchEnv = lookup(environ, 'STEPDOWN_MATCH');
+  const remapEnv = lookup(environ, 'STEPDOWN_REMAP');
   // commander only for the command lines the hand parser leaves to it (help, errors, --audit)
-  const inv = parseCommonArgs(argv, matchEnv, version) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version);
+  const inv = parseCommonArgs(argv, matchEnv, version, remapEnv) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version, remapEnv);
   if (inv.kind === 'run') {
     refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
     refuseAlteredEnviron(original);

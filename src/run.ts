@@ -1,4 +1,4 @@
-// The run: resolve the user → (remap it to the volume's owner) → drop → verify → exec.
+// The run: resolve the user → (remap it to the volume's owner, or the --remap ids) → drop → verify → exec.
 // Deciding is pure (identity/, remap/plan.ts, drop/decide.ts); this file only puts the
 // steps in order and hands them what the system says. Nothing of the command runs until exec.
 import * as fs from 'node:fs';
@@ -13,6 +13,7 @@ import { type Found, confirmExecutable, findCommand, realFileSystem } from './ex
 import { type EtcDb, resolveIdentity } from './identity/resolve.js';
 import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
 import { remapUser } from './remap/apply.js';
+import type { RemapSource, WantedIds } from './remap/plan.js';
 import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { tell } from './system/output.js';
@@ -24,7 +25,9 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   let db = readDb();
   const spec = parseUserSpec(inv.spec);
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
-  if (inv.match !== undefined) db = await remap(inv, inv.match, spec, db, status, environ);
+  const { remap: ids, match } = inv; // --remap names the ids, --match reads them from a path (not both: invocation.ts)
+  if (ids !== undefined) db = await remap(inv, () => ids, { remap: ids.text }, spec, db, status, environ);
+  else if (match !== undefined) db = await remap(inv, () => ownerOf(match), { match }, spec, db, status, environ);
   const target = resolveIdentity(spec, db);
 
   const env = targetEnv(environ, target.home);
@@ -41,13 +44,13 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   execTarget(found, [name, ...args], env, status);
 }
 
-/** --match: give the user the volume's owner's ids in /etc, re-own its files; the new /etc. */
-async function remap(inv: RunInvocation, match: string, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
+/** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc. */
+async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
   const notice = (line: string) => inv.quiet || tell(line);
   // too many groups is refused before the remap writes anything (membership does not change)
   const rights = remapRights(status);
   if (rights.root) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
-  return remapUser(spec, ownerOf(match), match, {
+  return remapUser(spec, wanted(), source, {
     chown: inv.chown,
     ...rights,
     policy: { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') },

@@ -13,7 +13,8 @@ export interface UserSpec {
   group?: IdOrName;
 }
 
-const MAX_ID = 2147483647;
+/** The largest id a user-spec (or --remap) may name: well inside uid_t, far from (uid_t)-1. */
+export const MAX_ID = 2147483647;
 /** Looks like a number but is not a plain decimal: a sign, or spaces around digits. */
 const NUMBER_LIKE = /^[\s+-]*[0-9]+\s*$/;
 const EXAMPLE = `use a name or id from /etc/passwd, optionally with ':group' (e.g. 'app' or '1000:1000')`;

@@ -17,7 +17,7 @@ import { StepdownError, errnoCode, fail } from '../system/errors.js';
 import { clearStaleLocks, lockEtc } from '../system/etc-lock.js';
 import { toBytes } from '../system/etc-files.js';
 import type { EtcDb } from '../identity/resolve.js';
-import { type Owner, type RemapPlan, type RemapPolicy, changes, planRemap } from './plan.js';
+import { type RemapPlan, type RemapPolicy, type RemapSource, type WantedIds, changes, planRemap } from './plan.js';
 import { type ReownResult, ReownAbortedError, readMountPoints, reownTrees } from './reown.js';
 import type { UserSpec } from '../identity/user-spec.js';
 import type { RemapRights } from '../drop/decide.js';
@@ -40,10 +40,10 @@ const PASSWD = '/etc/passwd';
 const GROUP = '/etc/group';
 
 /** Remaps spec's user to owner (see plan.ts) and returns the /etc to resolve the user against. */
-export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string, opts: RemapOptions): Promise<EtcDb> {
+export async function remapUser(spec: UserSpec, owner: WantedIds, source: RemapSource, opts: RemapOptions): Promise<EtcDb> {
   // a restart usually finds the job done: then nothing is locked or written
   const first = opts.readDb();
-  const unlocked = planRemap(spec, first, owner, matchPath, opts.policy);
+  const unlocked = planRemap(spec, first, owner, source, opts.policy);
   if (!opts.root || !changes(unlocked)) {
     if (opts.root) clearStaleLocks([PASSWD, GROUP]);
     unlocked.notices.forEach(opts.notice);
@@ -56,7 +56,7 @@ export async function remapUser(spec: UserSpec, owner: Owner, matchPath: string,
   const lock = await lockEtc([PASSWD, GROUP], { waitMs: opts.lockWaitMs, notice: opts.notice, signal: stop.signal });
   try {
     const db = opts.readDb(); // again, under the lock: another start may have done the job
-    const plan = planRemap(spec, db, owner, matchPath, opts.policy);
+    const plan = planRemap(spec, db, owner, source, opts.policy);
     plan.notices.forEach(opts.notice);
     if (!changes(plan)) return db;
     if (lock) {

@@ -1,5 +1,7 @@
-// Plans a remap: make <user> the owner of a mounted path (its uid, and its primary group that
-// gid) by editing /etc/passwd and /etc/group bytes. Pure; apply.ts carries it out.
+// Plans a remap: give <user> the uid of a mounted path's owner (--match) or the ids the operator
+// names (--remap), and its primary group that gid, by editing /etc/passwd and /etc/group bytes.
+// Pure; apply.ts carries it out. Both options go through this one planner, so they get the same
+// protections; only where the ids come from, and the messages naming it, differ.
 //
 // Crash safety comes from the order of the effects (re-own trees, then /etc/group, then
 // /etc/passwd, each complete or not at all) and from this planner recognising a half-done job:
@@ -16,6 +18,7 @@
 // - never renumbers a system group (gid below 1000, or a privileged name): other accounts and
 //   the image's files rely on its number; the user's primary gid moves instead.
 import { fail } from '../system/errors.js';
+import { refuseRootIds } from './remap-arg.js';
 import { type EtcFile, GROUP_GID, NO_ID, PASSWD_GID, PASSWD_UID, parseGroup, parsePasswd, setField, shown } from '../system/etc-files.js';
 import { type EtcDb, resolveIdentity, userNamed } from '../identity/resolve.js';
 import type { UserSpec } from '../identity/user-spec.js';
@@ -24,6 +27,15 @@ export interface Owner {
   uid: number;
   gid: number;
 }
+
+/** The ids wanted: a path's owner, or --remap's (gid undefined: `--remap UID`, the primary gid stays). */
+export interface WantedIds {
+  uid: number;
+  gid?: number;
+}
+
+/** Where the ids come from, for the messages: the --match path, or the --remap argument. */
+export type RemapSource = { match: string } | { remap: string };
 
 export interface RemapPolicy {
   /** --allow-system-ids / STEPDOWN_ALLOW_SYSTEM_IDS=1: the operator accepts a system account's id */
@@ -63,37 +75,49 @@ export function systemIdRisk(name: string, id: number): string | undefined {
   return undefined;
 }
 
-function rootRefusal(name: string, matchPath: string): string {
-  return `--match ${matchPath} would remap ${name}, which is uid 0: a remap never changes root's ids; name a non-root user, or unset STEPDOWN_MATCH for this command`;
+const option = (source: RemapSource) => ('match' in source ? '--match' : '--remap');
+const asGiven = (source: RemapSource) => ('match' in source ? `--match ${source.match}` : `--remap ${source.remap}`);
+
+function rootRefusal(name: string, source: RemapSource): string {
+  return `${asGiven(source)} would remap ${name}, which is uid 0: a remap never changes root's ids; name a non-root user, or unset ${'match' in source ? 'STEPDOWN_MATCH' : 'STEPDOWN_REMAP'} for this command`;
 }
 
 const OPT_IN = '--allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)';
 
-export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: string, policy: RemapPolicy = { allowSystemIds: false }): RemapPlan {
+/** owner: the ids wanted (the --match path's owner, or --remap's ids). */
+export function planRemap(spec: UserSpec, db: EtcDb, owner: WantedIds, source: RemapSource, policy: RemapPolicy = { allowSystemIds: false }): RemapPlan {
+  if ('remap' in source) refuseRootIds(owner, `--remap ${source.remap}`); // parse-time too; never reaches the notices below
   const parsedPasswd = parsePasswd(db.passwd);
   const passwd = parsedPasswd.entries;
   const groups = parseGroup(db.group).entries;
   const u = spec.user;
-  if (u.kind === 'id' && u.id === 0) fail(rootRefusal('root', matchPath));
+  if (u.kind === 'id' && u.id === 0) fail(rootRefusal('root', source));
   if (u.kind === 'id') {
     // after the remap the uid is the volume's: a uid spec would not find the user on the next start
     const named = passwd.find((e) => e.uid === u.id);
-    fail(`--match needs the user by name, not uid ${u.id}: the remap changes its uid, so the next start would not find it; ${named ? `write '${shown(named.name)}${spec.group ? spec.text.slice(spec.text.indexOf(':')) : ''}'` : 'name a user from /etc/passwd'}`);
+    fail(`${option(source)} needs the user by name, not uid ${u.id}: the remap changes its uid, so the next start would not find it; ${named ? `write '${shown(named.name)}${spec.group ? spec.text.slice(spec.text.indexOf(':')) : ''}'` : 'name a user from /etc/passwd'}`);
   }
   const user = userNamed(u.name, parsedPasswd);
-  if (!user) fail(`--match needs a user with an entry in /etc/passwd, and '${u.name}' has none; add the user in the image (useradd)`);
+  if (!user) fail(`${option(source)} needs a user with an entry in /etc/passwd, and '${u.name}' has none; add the user in the image (useradd)`);
   resolveIdentity(spec, db); // a malformed entry or an unknown group fails now, before anything changes
   const name = shown(user.name);
-  if (user.uid === 0) fail(rootRefusal(name, matchPath));
+  if (user.uid === 0) fail(rootRefusal(name, source));
+  if ('remap' in source && spec.group && owner.gid !== undefined) {
+    // the gid would go unused: the command runs with the spec's group, and files made on the host's volume would not get the gid asked for
+    fail(`--remap ${source.remap} gives a gid, but '${spec.text}' names the group to run with: give the uid alone (--remap ${owner.uid}), or name the user alone so its primary group gets gid ${owner.gid}`);
+  }
   if (user.uid === NO_ID || user.gid === NO_ID) fail(`/etc/passwd gives ${name} the id ${NO_ID}, which is (uid_t)-1 and not a usable id; fix the file`);
 
   const notices: string[] = [];
   const from = { uid: user.uid, gid: user.gid };
   const to = { ...from };
   const refuse = (what: string, id: number, risk: string): never =>
-    fail(`${matchPath} is owned by ${what} ${id}, which is ${risk}: ${name} would get its rights; refusing. Give the volume an ordinary owner (chown), or pass ${OPT_IN} to accept it`);
+    'match' in source
+      ? fail(`${source.match} is owned by ${what} ${id}, which is ${risk}: ${name} would get its rights; refusing. Give the volume an ordinary owner (chown), or pass ${OPT_IN} to accept it`)
+      : fail(`--remap ${source.remap} asks for ${what} ${id}, which is ${risk}: ${name} would get its rights; refusing. Give the ids of an ordinary host user, or pass ${OPT_IN} to accept it`);
+  const idsFrom = 'match' in source ? source.match : `--remap ${source.remap}`;
 
-  if (owner.uid === 0) notices.push(`${matchPath} is owned by uid 0; ${name} keeps uid ${user.uid} (stepdown never makes anyone root)`);
+  if (owner.uid === 0) notices.push(`${idsFrom} is owned by uid 0; ${name} keeps uid ${user.uid} (stepdown never makes anyone root)`);
   else to.uid = owner.uid;
 
   let passwdFile = db.passwd;
@@ -111,12 +135,13 @@ export function planRemap(spec: UserSpec, db: EtcDb, owner: Owner, matchPath: st
     passwdFile = setField(passwdFile, user.line, PASSWD_UID, String(to.uid));
   }
 
-  // With user:group the group comes from the spec: only the uid follows the volume.
-  if (!spec.group) {
+  // With user:group the group comes from the spec: only the uid follows the volume. With
+  // `--remap UID` no gid is asked for: the primary gid and its group stay as they are.
+  if (!spec.group && owner.gid !== undefined) {
     if (from.gid === 0) {
-      if (owner.gid !== 0) notices.push(`${name}'s primary group is gid 0; it stays 0 and only the uid follows ${matchPath} (a remap never changes group 0)`);
+      if (owner.gid !== 0) notices.push(`${name}'s primary group is gid 0; it stays 0 and only the uid follows ${idsFrom} (a remap never changes group 0)`);
     } else if (owner.gid === 0) {
-      notices.push(`${matchPath} has gid 0; ${name} keeps gid ${user.gid} (stepdown never gives anyone group 0)`);
+      notices.push(`${idsFrom} has gid 0; ${name} keeps gid ${user.gid} (stepdown never gives anyone group 0)`);
     } else if (owner.gid !== from.gid) {
       to.gid = owner.gid;
       const holder = groups.find((g) => g.gid === to.gid);

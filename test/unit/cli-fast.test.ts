@@ -18,7 +18,7 @@ function outcome(parse: () => unknown): unknown {
 }
 
 // The forms the fast parser takes, and the errors it must report exactly as commander does.
-const ACCEPTED: [string[], string | undefined][] = [
+const ACCEPTED: [string[], string | undefined, string?][] = [
   [['--version'], undefined],
   [['-V'], undefined],
   [['nobody', '--', '/bin/true'], undefined],
@@ -50,6 +50,31 @@ const ACCEPTED: [string[], string | undefined][] = [
   [['--allow-system-ids', 'ops', 'id'], undefined],
   [['--match', '', 'ops', 'id'], undefined],
   [['--match', '/m', '--chown', '', 'ops', 'id'], undefined],
+  // --remap, STEPDOWN_REMAP (the third column), and the conflicts with --match / STEPDOWN_MATCH
+  [['--remap', '1000:1000', 'ops', 'id'], undefined],
+  [['--remap', '1000', '--chown', '/data', '--allow-system-ids', '-q', 'ops', '--', 'id'], undefined],
+  [['--remap', '1:1', '--remap', '2000', 'ops', 'id'], undefined],
+  [['ops', 'id'], undefined, '4321:4322'],
+  [['ops', 'id'], undefined, ''],
+  [['--chown', '/data', 'ops', 'id'], undefined, '4321'],
+  [['--chown', '/data', 'ops', 'id'], '', ''],
+  [['--remap', '5000', 'ops', 'id'], '', '4321'],
+  [['--check', '--remap', '1000', 'ops'], '/vol', '0'],
+  [['--match', '/data', '--remap', '1000', 'ops', 'id'], undefined],
+  [['--remap', '1000', '--match', '/data', 'ops', 'id'], undefined],
+  [['--match', '/data', 'ops', 'id'], undefined, '1000'],
+  [['--remap', '1000', 'ops', 'id'], '/vol'],
+  [['ops', 'id'], '/vol', '1000'],
+  [['--match', '/data', 'ops', 'id'], undefined, ''],
+  [['--remap', '', 'ops', 'id'], undefined],
+  [['--remap', '0:0', 'ops', 'id'], undefined],
+  [['--remap', '1000:0', 'ops', 'id'], undefined],
+  [['--remap', '007', 'ops', 'id'], undefined],
+  [['--remap', '1:2:3', 'ops', 'id'], undefined],
+  [['--remap', '4294967295', 'ops', 'id'], undefined],
+  [['--remap', 'app', 'ops', 'id'], undefined],
+  [['ops', 'id'], undefined, '+1000'],
+  [['ops', 'id'], undefined, '1000:'],
 ];
 
 // Left to commander: help, --audit, values glued with '=', bundled or unknown flags, missing
@@ -65,6 +90,10 @@ const DECLINED: string[][] = [
   ['--json', 'ops', 'id'],
   ['--strict', 'ops', 'id'],
   ['--match=/data', 'ops', 'id'],
+  ['--remap=1000', 'ops', 'id'],
+  ['--remap'],
+  ['--remap', '-1', 'ops', 'id'],
+  ['--audit', '--remap', '1000'],
   ['--match'],
   ['--chown'],
   ['--match', '-q', 'ops', 'id'],
@@ -79,14 +108,15 @@ const DECLINED: string[][] = [
 ];
 
 describe('parseCommonArgs', () => {
-  it.each(ACCEPTED)('%j (STEPDOWN_MATCH=%j) gives what commander gives', (argv, matchEnv) => {
-    const fast = outcome(() => parseCommonArgs(argv, matchEnv, VERSION));
+  it.each(ACCEPTED)('%j (STEPDOWN_MATCH=%j STEPDOWN_REMAP=%j) gives what commander gives', (argv, matchEnv, remapEnv) => {
+    const fast = outcome(() => parseCommonArgs(argv, matchEnv, VERSION, remapEnv));
     expect(fast).not.toEqual({ ok: undefined }); // it took this form
-    expect(fast).toEqual(outcome(() => parseArgs(argv, matchEnv, VERSION)));
+    expect(fast).toEqual(outcome(() => parseArgs(argv, matchEnv, VERSION, remapEnv)));
   });
 
   it.each(DECLINED.map((a) => [a]))('%j is left to commander', (argv) => {
     expect(parseCommonArgs(argv, '/vol', VERSION)).toBeUndefined();
+    expect(parseCommonArgs(argv, undefined, VERSION, '1000')).toBeUndefined();
   });
 
   it('a run: the exact Invocation', () => {
@@ -94,5 +124,8 @@ describe('parseCommonArgs', () => {
       kind: 'run', spec: 'app', command: ['node', 's.js'], match: '/d', chown: ['/d/x'], quiet: true, allowSystemIds: false,
     });
     expect(parseCommonArgs(['--version'], undefined, VERSION)).toEqual({ kind: 'print', text: `${VERSION}\n` });
+    expect(parseCommonArgs(['--remap', '1000:1001', '--chown', '/d', 'app', 'id'], undefined, VERSION)).toEqual({
+      kind: 'run', spec: 'app', command: ['id'], remap: { text: '1000:1001', uid: 1000, gid: 1001 }, chown: ['/d'], quiet: false, allowSystemIds: false,
+    });
   });
 });

@@ -83,3 +83,74 @@ describe('--audit', () => {
     expect(parse('--help')).toMatchObject({ text: expect.stringMatching(/--audit[\s\S]*--json[\s\S]*--strict/) });
   });
 });
+
+// --remap UID[:GID] and STEPDOWN_REMAP: the ids from the argument, otherwise as --match.
+describe('--remap', () => {
+  const withEnv = (argv: string[], matchEnv?: string, remapEnv?: string) => parseArgs(argv, matchEnv, 'v', remapEnv);
+  const CHOOSE = "both ask for a remap: choose one (--match takes the ids from a path's owner, --remap from its argument); an empty STEPDOWN_MATCH or STEPDOWN_REMAP is off";
+
+  it('reads --remap UID:GID, --remap=UID, the last of two, and STEPDOWN_REMAP (empty means off)', () => {
+    expect(parse('--remap', '1000:1001', 'ops', '--', 'server')).toEqual({
+      kind: 'run', spec: 'ops', command: ['server'], remap: { text: '1000:1001', uid: 1000, gid: 1001 }, chown: [], quiet: false, allowSystemIds: false,
+    });
+    expect(parse('--remap=1000', 'ops', 'id')).toMatchObject({ remap: { text: '1000', uid: 1000 } });
+    expect(parse('--remap', '1000', 'ops', 'id')).not.toHaveProperty('remap.gid');
+    expect(parse('--remap', '1:1', '--remap', '2000:2001', 'ops', 'id')).toMatchObject({ remap: { uid: 2000, gid: 2001 } });
+    expect(withEnv(['ops', 'id'], undefined, '4321:4322')).toMatchObject({ remap: { text: '4321:4322', uid: 4321, gid: 4322 } });
+    expect(withEnv(['ops', 'id'], undefined, '')).not.toHaveProperty('remap');
+    expect(withEnv(['--remap', '5000', 'ops', 'id'], undefined, '4321')).toMatchObject({ remap: { uid: 5000 } }); // the option over its own variable
+  });
+
+  it('--chown and --allow-system-ids apply with --remap, from the option or the variable', () => {
+    expect(parse('--remap', '1000', '--chown', '/data', '--allow-system-ids', 'ops', 'id')).toMatchObject({ chown: ['/data'], allowSystemIds: true, remap: { uid: 1000 } });
+    expect(withEnv(['--chown', '/data', '--allow-system-ids', 'ops', 'id'], undefined, '1000')).toMatchObject({ chown: ['/data'], allowSystemIds: true });
+    expect(() => withEnv(['--chown', '/data', 'ops', 'id'], undefined, '')).toThrow(/^--chown only applies with --match or --remap \(it re-owns trees after a remap\)$/);
+    expect(() => parse('--allow-system-ids', 'ops', 'id')).toThrow(/^--allow-system-ids only applies with --match or --remap$/);
+    expect(() => parse('--remap', '1000', '--chown', '/tmp/..', 'ops', 'id')).toThrow(/that is \/ and stepdown refuses/);
+  });
+
+  it.each([
+    [['--match', '/data', '--remap', '1000'], undefined, undefined, `--match /data and --remap 1000 ${CHOOSE}`],
+    [['--remap', '1000', '--match', '/data'], undefined, undefined, `--match /data and --remap 1000 ${CHOOSE}`],
+    [['--match', '/data'], undefined, '1000:1000', `--match /data and STEPDOWN_REMAP=1000:1000 ${CHOOSE}`],
+    [['--remap', '1000'], '/data', undefined, `STEPDOWN_MATCH=/data and --remap 1000 ${CHOOSE}`],
+    [[], '/data', '1000:1000', `STEPDOWN_MATCH=/data and STEPDOWN_REMAP=1000:1000 ${CHOOSE}`],
+    [['--match', '/data', '--remap', 'nonsense'], undefined, undefined, `--match /data and --remap nonsense ${CHOOSE}`],
+  ])('%j with STEPDOWN_MATCH=%j STEPDOWN_REMAP=%j: both is refused, whatever the source', (argv, matchEnv, remapEnv, message) => {
+    expect(() => withEnv([...argv, 'ops', 'id'], matchEnv, remapEnv)).toThrow(message);
+    try {
+      withEnv([...argv, 'ops', 'id'], matchEnv, remapEnv);
+    } catch (err) {
+      expect((err as Error & { exitCode: number }).exitCode).toBe(125);
+      expect((err as Error).message).toBe(message);
+    }
+  });
+
+  it('an empty variable is off, so it never conflicts; an empty --remap is refused', () => {
+    expect(withEnv(['--match', '/data', 'ops', 'id'], undefined, '')).toMatchObject({ match: '/data' });
+    expect(withEnv(['--remap', '1000', 'ops', 'id'], '', undefined)).toMatchObject({ remap: { uid: 1000 } });
+    expect(() => parse('--remap', '', 'ops', 'id')).toThrow(/^--remap '' gives no ids; write UID:GID or UID \(e\.g\. 1000:1000\), or leave out --remap \(an empty STEPDOWN_REMAP means off\)$/);
+    expect(() => parse('--remap=', 'ops', 'id')).toThrow(/^--remap '' gives no ids/);
+  });
+
+  it('a bad value is refused naming where it came from', () => {
+    expect(() => parse('--remap', '0:0', 'ops', 'id')).toThrow(/^--remap '0:0': uid 0 is root; a remap never makes anyone root/);
+    expect(() => withEnv(['ops', 'id'], undefined, '1000:0')).toThrow(/^STEPDOWN_REMAP='1000:0': gid 0 is group root/);
+    expect(() => parse('--remap', '-1', 'ops', 'id')).toThrow(/^--remap '-1': uid '-1' is not a decimal id/); // commander takes a value that looks like an option
+    expect(() => parse('--remap')).toThrow(/^option '--remap <uid\[:gid\]>' argument missing; see 'stepdown --help'$/);
+  });
+
+  it('--audit refuses --remap and ignores STEPDOWN_REMAP; --check ignores both, as it does --match', () => {
+    expect(() => parse('--audit', '--remap', '1000')).toThrow(/^--remap does not apply to --audit; usage: stepdown --audit \[--json\] \[--strict\]$/);
+    expect(withEnv(['--audit'], undefined, '1000')).toEqual({ kind: 'audit', json: false, strict: false });
+    expect(withEnv(['--audit'], '/data', '1000')).toEqual({ kind: 'audit', json: false, strict: false });
+    expect(withEnv(['--check', 'ops'], '/data', '0:0')).toEqual({ kind: 'check', spec: 'ops' });
+    expect(parse('--check', '--remap', '1000', 'ops')).toEqual({ kind: 'check', spec: 'ops' });
+  });
+
+  it('--help lists --remap and STEPDOWN_REMAP', () => {
+    const help = (parse('--help') as { text: string }).text;
+    expect(help).toMatch(/--remap <uid\[:gid\]>\s+remap the user to these ids first/);
+    expect(help).toContain('STEPDOWN_REMAP');
+  });
+});

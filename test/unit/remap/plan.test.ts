@@ -16,7 +16,7 @@ ops:x:10001:
 app:x:2000:ops
 `;
 const db = { passwd: splitLines(PASSWD), group: splitLines(GROUP) };
-const plan = (spec: string, uid: number, gid: number, d = db) => planRemap(parseUserSpec(spec), d, { uid, gid }, '/data');
+const plan = (spec: string, uid: number, gid: number, d = db) => planRemap(parseUserSpec(spec), d, { uid, gid }, { match: '/data' });
 const text = (f: { lines: string[] } | undefined) => (f ? joinLines(f) : undefined);
 
 describe('planRemap', () => {
@@ -90,7 +90,7 @@ describe('planRemap: never root, never a system id by accident', () => {
   const SYS_PASSWD = PASSWD + 'app:x:1001:0::/home/app:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33::/var/www:/bin/sh\nstaffer:x:10005:50::/home/staffer:/bin/sh\n';
   const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nstaff:x:50:\ndocker:x:2999:\n';
   const sys = { passwd: splitLines(SYS_PASSWD), group: splitLines(SYS_GROUP) };
-  const p = (spec: string, uid: number, gid: number, allowSystemIds = false) => planRemap(parseUserSpec(spec), sys, { uid, gid }, '/data', { allowSystemIds });
+  const p = (spec: string, uid: number, gid: number, allowSystemIds = false) => planRemap(parseUserSpec(spec), sys, { uid, gid }, { match: '/data' }, { allowSystemIds });
 
   it.each(['root', 'root:root', '0', '0:0'])('refuses to remap %s (uid 0), whatever the volume', (spec) => {
     expect(() => p(spec, 2000, 2000)).toThrow("--match /data would remap root, which is uid 0: a remap never changes root's ids");
@@ -136,7 +136,7 @@ describe('planRemap: never root, never a system id by accident', () => {
   it('names are matched as the bytes the files hold: a UTF-8 name from argv finds its entry', () => {
     const utf8 = Buffer.from('josé', 'utf8').toString('latin1');
     const d = { passwd: splitLines(`${utf8}:x:10009:10009::/home/j:/bin/sh\n`), group: splitLines(`${utf8}:x:10009:\n`) };
-    const plan = planRemap(parseUserSpec('josé'), d, { uid: 4321, gid: 4321 }, '/data');
+    const plan = planRemap(parseUserSpec('josé'), d, { uid: 4321, gid: 4321 }, { match: '/data' });
     expect(plan.userName).toBe('josé');
     expect(text(plan.passwd)).toBe(`${utf8}:x:4321:4321::/home/j:/bin/sh\n`);
   });
@@ -151,5 +151,91 @@ describe('planRemap looks the user up as the run does', () => {
   it('with no usable entry at all, says --match needs one', () => {
     const d = { passwd: splitLines(PASSWD.replace('ops:x:10001:10001:Ops', 'ops:x:bad:10001:Ops')), group: db.group };
     expect(() => plan('ops', 4321, 4321, d)).toThrow("--match needs a user with an entry in /etc/passwd, and 'ops' has none; add the user in the image (useradd)");
+  });
+});
+
+// --remap gives the ids itself: the same planner, the same protections, messages that name --remap.
+describe('planRemap with --remap ids', () => {
+  const SYS_PASSWD = PASSWD + 'app:x:1001:0::/home/app:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nroot2:x:5000:5000::/root:/bin/sh\n';
+  const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nnogroup:x:65534:\n';
+  const sys = { passwd: splitLines(SYS_PASSWD), group: splitLines(SYS_GROUP) };
+  const r = (spec: string, text: string, ids: { uid: number; gid?: number }, allowSystemIds = false) =>
+    planRemap(parseUserSpec(spec), sys, ids, { remap: text }, { allowSystemIds });
+
+  it('UID:GID: the uid, and the primary group renumbered, as for a volume owned by those ids', () => {
+    const p = r('ops', '4321:4322', { uid: 4321, gid: 4322 });
+    expect(p).toMatchObject({ from: { uid: 10001, gid: 10001 }, to: { uid: 4321, gid: 4322 }, notices: [], groupStays: false });
+    expect(text(p.passwd)).toBe(SYS_PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:4322:').replace('buddy:x:10002:10001:', 'buddy:x:10002:4322:'));
+    expect(text(p.group)).toBe(SYS_GROUP.replace('ops:x:10001:', 'ops:x:4322:'));
+  });
+
+  it('UID alone: only the uid; the primary gid and every group line stay', () => {
+    const p = r('ops', '4321', { uid: 4321 });
+    expect(p).toMatchObject({ to: { uid: 4321, gid: 10001 }, notices: [] });
+    expect(text(p.passwd)).toBe(SYS_PASSWD.replace('ops:x:10001:10001:', 'ops:x:4321:10001:'));
+    expect(p.group).toBeUndefined();
+    expect(changes(r('ops', '10001', { uid: 10001 }))).toBe(false); // a restart: nothing to do
+    expect(changes(r('ops', '10001:10001', { uid: 10001, gid: 10001 }))).toBe(false);
+  });
+
+  it('an OpenShift user (primary gid 0) keeps gid 0, with a notice naming --remap', () => {
+    const p = r('app', '4321:4321', { uid: 4321, gid: 4321 });
+    expect(p.to).toEqual({ uid: 4321, gid: 0 });
+    expect(p.notices).toEqual(["app's primary group is gid 0; it stays 0 and only the uid follows --remap 4321:4321 (a remap never changes group 0)"]);
+    expect(r('app', '4321', { uid: 4321 }).notices).toEqual([]);
+  });
+
+  it('uid 0 or gid 0 is refused even if the argument parser were bypassed', () => {
+    expect(() => r('ops', '0:4321', { uid: 0, gid: 4321 })).toThrow('--remap 0:4321: uid 0 is root; a remap never makes anyone root');
+    expect(() => r('ops', '4321:0', { uid: 4321, gid: 0 })).toThrow('--remap 4321:0: gid 0 is group root');
+    expect(() => r('ops', '0:0', { uid: 0, gid: 0 }, true)).toThrow(/uid 0 is root/);
+  });
+
+  it.each(['root', '0', 'root:root'])('root (%s) is refused, naming --remap and STEPDOWN_REMAP', (spec) => {
+    expect(() => r(spec, '4321', { uid: 4321 })).toThrow("--remap 4321 would remap root, which is uid 0: a remap never changes root's ids; name a non-root user, or unset STEPDOWN_REMAP for this command");
+  });
+
+  it.each([
+    ['1:42', { uid: 1, gid: 42 }, 'uid 1, which is the uid of daemon, which carries rights in the image'],
+    ['4321:42', { uid: 4321, gid: 42 }, 'gid 42, which is group shadow, which carries rights in the image'],
+    ['4321:1', { uid: 4321, gid: 1 }, 'gid 1, which is group daemon, which carries rights in the image'],
+  ])('a system id (%s) is refused without the opt-in, naming --remap; accepted with it', (t, ids, what) => {
+    expect(() => r('ops', t, ids)).toThrow(`--remap ${t} asks for ${what}: ops would get its rights; refusing. Give the ids of an ordinary host user, or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it`);
+    expect(r('ops', t, ids, true).to).toEqual(ids);
+  });
+
+  it('an ordinary id that another account holds is shared, with a notice (usermod -o)', () => {
+    expect(r('ops', '5000', { uid: 5000 }).notices).toEqual(['uid 5000 already belongs to root2; ops now shares it (like usermod -o)']);
+  });
+
+  it('an account named root at another uid counts as privileged', () => {
+    const d = { passwd: splitLines(SYS_PASSWD + 'root:x:7000:7000::/:/bin/sh\n'), group: sys.group };
+    expect(() => planRemap(parseUserSpec('ops'), d, { uid: 7000 }, { remap: '7000' })).toThrow('--remap 7000 asks for uid 7000, which is the uid of root, which carries rights in the image: ops would get its rights; refusing.');
+  });
+
+  it("nobody's 65534 is an ordinary id (not privileged, not below 1000): shared with a notice, nogroup joined", () => {
+    const p = r('ops', '65534:65534', { uid: 65534, gid: 65534 });
+    expect(p.to).toEqual({ uid: 65534, gid: 65534 });
+    expect(p.notices).toEqual(['uid 65534 already belongs to nobody; ops now shares it (like usermod -o)', "gid 65534 already belongs to group nogroup; it becomes ops's primary group"]);
+    expect(p.group).toBeUndefined();
+  });
+
+  it('an existing gid\'s group is joined, nothing renumbered', () => {
+    const p = r('ops', '10001:2000', { uid: 10001, gid: 2000 });
+    expect(p.notices).toEqual(["gid 2000 already belongs to group app; it becomes ops's primary group"]);
+    expect(p.group).toBeUndefined();
+    expect(p.groupStays).toBe(true);
+  });
+
+  it('a numeric or unknown user is refused, naming --remap', () => {
+    expect(() => r('10001', '4321', { uid: 4321 })).toThrow("--remap needs the user by name, not uid 10001: the remap changes its uid, so the next start would not find it; write 'ops'");
+    expect(() => r('ghost', '4321', { uid: 4321 })).toThrow("--remap needs a user with an entry in /etc/passwd, and 'ghost' has none; add the user in the image (useradd)");
+  });
+
+  it('user:group with a gid given is refused (the gid would go unused); with UID alone the uid is remapped', () => {
+    expect(() => r('ops:app', '4321:4322', { uid: 4321, gid: 4322 })).toThrow("--remap 4321:4322 gives a gid, but 'ops:app' names the group to run with: give the uid alone (--remap 4321), or name the user alone so its primary group gets gid 4322");
+    const p = r('ops:app', '4321', { uid: 4321 });
+    expect(p.to).toEqual({ uid: 4321, gid: 10001 });
+    expect(p.group).toBeUndefined();
   });
 });

@@ -7,56 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type RunOptions, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
-
-const owner = (p: string) => {
-  const st = fs.lstatSync(p);
-  return `${st.uid}:${st.gid}`;
-};
-
-const PASSWD = (dir: string) =>
-  [
-    'root:x:0:0:root:/root:/bin/bash',
-    'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin',
-    'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin',
-    'messagebus:x:101:65534::/nonexistent:/usr/sbin/nologin',
-    'node:x:1000:1000::/home/node:/bin/sh',
-    `ops:x:10001:10001:Ops:${dir}/home/ops:/bin/sh`,
-    `app:x:1001:0:OpenShift style:${dir}/home/app:/bin/sh`,
-    `dev:x:10003:10003::${dir}/home/dev:/bin/sh`,
-    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
-    '',
-  ].join('\n');
-const GROUP = 'root:x:0:\ndaemon:x:1:\nadm:x:4:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nnode:x:1000:\nops:x:10001:\ndev:x:10003:\nnogroup:x:65534:\n';
-
-function world() {
-  const dir = tempDir();
-  const etc = path.join(dir, 'etc');
-  fs.mkdirSync(etc);
-  fs.writeFileSync(path.join(etc, 'passwd'), PASSWD(dir), { mode: 0o644 });
-  fs.writeFileSync(path.join(etc, 'group'), GROUP, { mode: 0o644 });
-  for (const [user, uid, gid] of [['ops', 10001, 10001], ['app', 1001, 0], ['dev', 10003, 10003]] as const) {
-    const home = path.join(dir, 'home', user);
-    fs.mkdirSync(home, { recursive: true });
-    fs.writeFileSync(path.join(home, 'file'), user);
-    fs.chownSync(path.join(home, 'file'), uid, gid);
-    fs.chownSync(home, uid, gid);
-  }
-  const vol = (uid: number, gid: number, name = `vol-${uid}-${gid}`) => {
-    const v = path.join(dir, name);
-    fs.mkdirSync(v, { recursive: true });
-    fs.chownSync(v, uid, gid);
-    return v;
-  };
-  const read = (f: string) => fs.readFileSync(path.join(etc, f), 'latin1');
-  const marks = path.join(dir, 'marks');
-  fs.mkdirSync(marks, { mode: 0o1777 });
-  fs.chmodSync(marks, 0o1777);
-  const ran = () => fs.existsSync(path.join(marks, 'ran'));
-  // the command, when it runs, leaves a mark and prints its ids
-  const cmd = ['sh', '-c', `touch ${marks}/ran; echo $(id -u):$(id -g):$(id -G)`];
-  return { dir, etc, vol, read, ran, cmd, passwd: PASSWD(dir), group: GROUP };
-}
+import { BASE_PATH, IS_ROOT, type RunOptions, type Subject, stepdown, subjects } from '../helpers/harness.js';
+import { owner, world } from '../helpers/remap-world.js';
 
 describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Subject) => {
   let w: ReturnType<typeof world>;

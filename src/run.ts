@@ -44,7 +44,8 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   execTarget(found, [name, ...args], env, status);
 }
 
-/** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc. */
+/** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc.
+ * wanted is called after the group-count check, so a --match path is examined only then, as before. */
 async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
   const notice = (line: string) => inv.quiet || tell(line);
   // too many groups is refused before the remap writes anything (membership does not change)

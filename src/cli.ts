@@ -19,6 +19,8 @@ Examples:
   stepdown app -- node server.js              become app, exec node as PID 1
   stepdown 1000:1000 id                       numeric ids need no passwd entry
   stepdown --match /data app -- node app.js   make app own what /data's owner owns
+  stepdown --group-of /var/run/docker.sock app -- docker ps
+                                              app also gets the socket's group
   stepdown --audit                            what the kernel says about this process
   stepdown app -- stepdown --audit --strict   audit the identity app gets; exit 1 if it
                                               breaks the Kubernetes "restricted" profile
@@ -27,7 +29,7 @@ Exit status: the command's own; 125 if stepdown failed, 126 if the command canno
 executed, 127 if it was not found. Nothing is run when stepdown fails.
 `;
 
-export function parseArgs(argv: string[], matchEnv: string | undefined, version: string): Invocation {
+export function parseArgs(argv: string[], matchEnv: string | undefined, version: string, groupOfEnv?: string): Invocation {
   let printed = '';
   const program = new Command('stepdown')
     .usage('[options] <user-spec> [--] <command> [args...]')
@@ -36,7 +38,8 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     .argument('[command...]')
     .option('--match <path>', "remap the user to the owner uid/gid of <path> first (env STEPDOWN_MATCH)")
     .addOption(new Option('--chown <path>', 're-own this tree too after a remap (repeatable)').argParser(collect).default([] as string[], 'none'))
-    .option('--allow-system-ids', "with --match: accept a volume owner that is a system account or privileged group (env STEPDOWN_ALLOW_SYSTEM_IDS=1)")
+    .addOption(new Option('--group-of <path>', "add the group owning this socket or device to the user's groups (repeatable; env STEPDOWN_GROUP_OF, ':'-separated)").argParser(collect).default([] as string[], 'none'))
+    .option('--allow-system-ids', "with --match: accept a volume owner that is a system account or privileged group; with --group-of: a privileged group (env STEPDOWN_ALLOW_SYSTEM_IDS=1)")
     .option('-q, --quiet', 'no notices; errors still print')
     .option('--check', "print the identity <user-spec> resolves to, run nothing")
     .option('--audit', 'report what the kernel says about this process (uid, capabilities, no_new_privs, seccomp, mounts, limits), run nothing')
@@ -60,7 +63,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     throw err;
   }
 
-  return toInvocation(program.opts<ParsedOptions>(), program.args, matchEnv);
+  return toInvocation(program.opts<ParsedOptions>(), program.args, matchEnv, groupOfEnv);
 }
 
 function collect(value: string, previous: string[]): string[] {

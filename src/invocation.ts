@@ -7,14 +7,16 @@ import { fail } from './system/errors.js';
 
 export type Invocation =
   | { kind: 'print'; text: string }
-  | { kind: 'check'; spec: string }
+  | { kind: 'check'; spec: string; groupOf?: string[]; allowSystemIds?: boolean }
   | { kind: 'audit'; json: boolean; strict: boolean }
-  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean };
+  | { kind: 'run'; spec: string; command: string[]; match?: string; chown: string[]; quiet: boolean; allowSystemIds: boolean; groupOf?: string[] };
 
 /** The options as commander reports them (an option not given is undefined; --chown is always a list). */
 export interface ParsedOptions {
   match?: string;
   chown: string[];
+  /** --group-of, repeatable: always a list */
+  groupOf: string[];
   allowSystemIds?: boolean;
   quiet?: boolean;
   check?: boolean;
@@ -26,22 +28,26 @@ export interface ParsedOptions {
 export const USAGE = 'stepdown [options] <user-spec> [--] <command> [args...]';
 const AUDIT_USAGE = 'stepdown --audit [--json] [--strict]';
 
-/** `args`: the positional arguments, the user-spec first; STEPDOWN_MATCH applies when --match is not given. */
-export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: string | undefined): Invocation {
+/** `args`: the positional arguments, the user-spec first; STEPDOWN_MATCH applies when --match is not
+ * given, STEPDOWN_GROUP_OF when no --group-of is. */
+export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: string | undefined, groupOfEnv?: string): Invocation {
   const [spec, ...rest] = args;
   if (opts.audit) {
     if (spec !== undefined) fail(`--audit takes no user-spec or command ('${spec}'); to audit the identity a user gets: stepdown ${spec} -- stepdown --audit`);
     if (opts.check) fail(`--audit and --check do not go together; usage: ${AUDIT_USAGE}`);
     if (opts.match !== undefined || opts.chown.length > 0) fail(`--match and --chown do not apply to --audit; usage: ${AUDIT_USAGE}`);
+    if (opts.groupOf.length > 0) fail(`--group-of does not apply to --audit; usage: ${AUDIT_USAGE}`);
     return { kind: 'audit', json: opts.json === true, strict: opts.strict === true };
   }
   if (opts.json || opts.strict) fail(`${opts.json ? '--json' : '--strict'} only applies with --audit; usage: ${AUDIT_USAGE}`);
   if (spec === undefined) fail(`missing user-spec and command; usage: ${USAGE}`);
   const command = rest[0] === '--' ? rest.slice(1) : rest;
 
+  const groupOf = groupOfPaths(opts.groupOf, groupOfEnv);
   if (opts.check) {
-    if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check <user-spec>`);
-    return { kind: 'check', spec };
+    if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check [--group-of <path>] <user-spec>`);
+    if (groupOf.length === 0) return { kind: 'check', spec };
+    return opts.allowSystemIds ? { kind: 'check', spec, groupOf, allowSystemIds: true } : { kind: 'check', spec, groupOf };
   }
   if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
 
@@ -52,8 +58,21 @@ export function toInvocation(opts: ParsedOptions, args: string[], matchEnv: stri
   if (opts.chown.length > 0 && match === undefined) fail('--chown only applies with --match (it re-owns trees after a remap)');
   // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
   for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
-  if (opts.allowSystemIds && match === undefined) fail('--allow-system-ids only applies with --match');
+  if (opts.allowSystemIds && match === undefined && groupOf.length === 0) fail('--allow-system-ids only applies with --match or --group-of');
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
   if (match !== undefined) inv.match = match;
+  if (groupOf.length > 0) inv.groupOf = groupOf;
   return inv;
+}
+
+/** --group-of replaces STEPDOWN_GROUP_OF (as --match does STEPDOWN_MATCH): the command line is the
+ * whole list of groups granted, so an operator can grant fewer than the image's ENV names. */
+function groupOfPaths(option: string[], env: string | undefined): string[] {
+  // an empty path would be the working directory: granting whatever group that has
+  for (const p of option) if (p === '') fail("--group-of '' names no path; give the socket or device whose group the user joins, or leave out --group-of");
+  if (option.length > 0) return option;
+  if (env === undefined || env === '') return [];
+  const paths = env.split(':');
+  if (paths.includes('')) fail(`STEPDOWN_GROUP_OF=${JSON.stringify(env)} has an empty path; separate paths with one ':', or set it empty for none`);
+  return paths;
 }

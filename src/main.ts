@@ -7,10 +7,11 @@ import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } fr
 import { formatIdentity } from './identity/format.js';
 import { resolveIdentity } from './identity/resolve.js';
 import { parseUserSpec } from './identity/user-spec.js';
-import { run } from './run.js';
+import { run, withGroupsOf } from './run.js';
 import { EXIT_FAILURE, StepdownError, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { printOut, tell } from './system/output.js';
+import { readStatus } from './system/proc-status.js';
 
 declare const STEPDOWN_VERSION: string;
 
@@ -33,8 +34,9 @@ async function main(argv: string[]): Promise<number | void> {
   const original = readOriginal(process.env);
   const environ = original.environ;
   const matchEnv = lookup(environ, 'STEPDOWN_MATCH');
+  const groupOfEnv = lookup(environ, 'STEPDOWN_GROUP_OF');
   // commander only for the command lines the hand parser leaves to it (help, errors, --audit)
-  const inv = parseCommonArgs(argv, matchEnv, version) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version);
+  const inv = parseCommonArgs(argv, matchEnv, version, groupOfEnv) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version, groupOfEnv);
   if (inv.kind === 'run') {
     refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
     refuseAlteredEnviron(original);
@@ -48,7 +50,7 @@ async function main(argv: string[]): Promise<number | void> {
   }
   if (inv.kind === 'check') {
     const db = readDb();
-    printOut(formatIdentity(resolveIdentity(parseUserSpec(inv.spec), db), db));
+    printOut(formatIdentity(withGroupsOf(resolveIdentity(parseUserSpec(inv.spec), db), inv, db, readStatus(), environ), db));
     return;
   }
   return run(inv, environ);

@@ -76,6 +76,30 @@ const DECLINED: string[][] = [
   ['-', 'id'],
   ['-q'],
   ['--check'],
+  ['--group-of'],
+  ['--group-of=/a', 'app', 'id'],
+  ['--group-of', '-q', 'app', 'id'],
+  ['--audit', '--group-of', '/a'],
+];
+
+const GROUP_OF: [string[], string | undefined][] = [
+  [['--group-of', '/run/docker.sock', 'app', 'id'], undefined],
+  [['--group-of', '/a', '--group-of', '/b', '-q', 'app', '--', 'id'], undefined],
+  [['--group-of', '/a', 'app', 'id'], '/b:/c'],
+  [['app', 'id'], '/b:/c'],
+  [['app', 'id'], ''],
+  [['app', 'id'], '/b::/c'],
+  [['app', 'id'], ':'],
+  [['--group-of', '/a', 'app', 'id'], '/b::/c'],
+  [['--group-of', '', 'app', 'id'], undefined],
+  [['--group-of', '/a', '--group-of', '', 'app', 'id'], undefined],
+  [['--check', '--group-of', '/a', 'app'], undefined],
+  [['--check', 'app'], '/a'],
+  [['--check', '--allow-system-ids', '--group-of', '/a', 'app'], undefined],
+  [['--allow-system-ids', '--group-of', '/a', 'app', 'id'], undefined],
+  [['--allow-system-ids', 'app', 'id'], '/a'],
+  [['--match', '/m', '--group-of', '/m/s', 'app', 'id'], undefined],
+  [['--group-of', '/a', 'app'], undefined],
 ];
 
 describe('parseCommonArgs', () => {
@@ -83,6 +107,13 @@ describe('parseCommonArgs', () => {
     const fast = outcome(() => parseCommonArgs(argv, matchEnv, VERSION));
     expect(fast).not.toEqual({ ok: undefined }); // it took this form
     expect(fast).toEqual(outcome(() => parseArgs(argv, matchEnv, VERSION)));
+  });
+
+  // --group-of with and without STEPDOWN_GROUP_OF: same Invocation or same error from both
+  it.each(GROUP_OF)('%j (STEPDOWN_GROUP_OF=%j) gives what commander gives', (argv, groupOfEnv) => {
+    const fast = outcome(() => parseCommonArgs(argv, undefined, VERSION, groupOfEnv));
+    expect(fast).not.toEqual({ ok: undefined });
+    expect(fast).toEqual(outcome(() => parseArgs(argv, undefined, VERSION, groupOfEnv)));
   });
 
   it.each(DECLINED.map((a) => [a]))('%j is left to commander', (argv) => {

@@ -40,6 +40,44 @@ describe('parseArgs', () => {
     expect(() => parse(...argv)).toThrow(message);
   });
 
+  it('reads repeated --group-of; STEPDOWN_GROUP_OF (colon-separated) applies only when no --group-of is given; empty means off', () => {
+    const withEnv = (env: string | undefined, ...argv: string[]) => parseArgs(argv, undefined, 'v', env);
+    expect(parse('--group-of', '/run/docker.sock', '--group-of', '/dev/kvm', 'ops', 'id')).toEqual({
+      kind: 'run', spec: 'ops', command: ['id'], chown: [], quiet: false, allowSystemIds: false, groupOf: ['/run/docker.sock', '/dev/kvm'],
+    });
+    expect(withEnv('/run/docker.sock:/dev/kvm', 'ops', 'id')).toMatchObject({ groupOf: ['/run/docker.sock', '/dev/kvm'] });
+    expect(withEnv('/run/docker.sock:/dev/kvm', '--group-of', '/dev/dri/renderD128', 'ops', 'id')).toMatchObject({ groupOf: ['/dev/dri/renderD128'] });
+    expect(withEnv('', 'ops', 'id')).not.toHaveProperty('groupOf');
+    expect(withEnv('/dev/kvm', '--check', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'] });
+    expect(parse('--check', '--allow-system-ids', '--group-of', '/dev/kvm', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'], allowSystemIds: true });
+    expect(parse('--allow-system-ids', '--group-of', '/dev/kvm', 'ops', 'id')).toMatchObject({ allowSystemIds: true });
+    // --audit reports this process; the variable is for a run
+    expect(withEnv('/dev/kvm', '--audit')).toEqual({ kind: 'audit', json: false, strict: false });
+  });
+
+  it.each([
+    [[undefined, '--group-of', '', 'ops', 'id'], "--group-of '' names no path; give the socket or device whose group the user joins, or leave out --group-of"],
+    [[undefined, '--group-of', '/a', '--group-of', '', 'ops', 'id'], "--group-of '' names no path; give the socket or device whose group the user joins, or leave out --group-of"],
+    [['/a::/b', 'ops', 'id'], 'STEPDOWN_GROUP_OF="/a::/b" has an empty path; separate paths with one \':\', or set it empty for none'],
+    [['/a:', 'ops', 'id'], 'STEPDOWN_GROUP_OF="/a:" has an empty path; separate paths with one \':\', or set it empty for none'],
+    [[undefined, '--audit', '--group-of', '/a'], '--group-of does not apply to --audit; usage: stepdown --audit [--json] [--strict]'],
+    [[undefined, '--allow-system-ids', 'ops', 'id'], '--allow-system-ids only applies with --match or --group-of'],
+    [[undefined, '--group-of'], "option '--group-of <path>' argument missing; see 'stepdown --help'"],
+    [[undefined, '--check', '--group-of', '/a', 'ops', 'id'], "--check takes only a user-spec, not a command ('id'); usage: stepdown --check [--group-of <path>] <user-spec>"],
+  ] as [[string | undefined, ...string[]], string][])('--group-of: %j fails with exactly %j', ([env, ...argv], message) => {
+    let caught: { message: string; exitCode?: number } | undefined;
+    try {
+      parseArgs(argv, undefined, 'v', env);
+    } catch (err) {
+      caught = err as { message: string; exitCode?: number };
+    }
+    expect({ message: caught?.message, exitCode: caught?.exitCode }).toEqual({ message, exitCode: 125 });
+  });
+
+  it('--help lists --group-of', () => {
+    expect(parse('--help')).toMatchObject({ text: expect.stringMatching(/--group-of <path> +add the group owning this socket or device/) });
+  });
+
   it('--check resolves a spec without a command', () => {
     expect(parse('--check', 'ops')).toEqual({ kind: 'check', spec: 'ops' });
   });

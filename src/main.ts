@@ -50,7 +50,8 @@ async function main(argv: string[]): Promise<number | void> {
   }
   if (inv.kind === 'check') {
     const db = readDb();
-    printOut(formatIdentity(withGroupsOf(resolveIdentity(parseUserSpec(inv.spec), db), inv, db, readStatus(), environ), db));
+    const target = resolveIdentity(parseUserSpec(inv.spec), db);
+    printOut(formatIdentity(inv.groupOf ? withGroupsOf(target, inv, db, readStatus(), environ) : target, db));
     return;
   }
   return run(inv, environ);

@@ -12,7 +12,7 @@
 // (write for others, or for a group the target has or gets here). A symlink itself cannot be
 // changed, only replaced through its directory. A root target can give itself any group anyway.
 import { fail } from '../system/errors.js';
-import { type EtcFile, NO_ID, namesById } from '../system/etc-files.js';
+import { type EtcFile, NO_ID, parseGroup, shown } from '../system/etc-files.js';
 import { PRIVILEGED_NAMES } from '../remap/plan.js';
 import type { Identity } from './resolve.js';
 
@@ -154,7 +154,7 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
     );
   }
   const gets = new Set([...target.groups, ...added]);
-  const names = namesById(ctx.group);
+  const groups = parseGroup(ctx.group).entries;
   for (const f of found) {
     if (has.has(f.gid)) continue;
     if (target.uid !== 0) {
@@ -170,8 +170,9 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
         );
       }
     }
-    const name = names.get(f.gid);
-    if (name !== undefined && GROUP_OF_REFUSED.includes(name) && !ctx.allowSystemIds) {
+    // every name the gid has: a harmless first line must not hide a later 'shadow' of the same gid
+    const name = groups.filter((g) => g.gid === f.gid).map((g) => shown(g.name)).find((n) => GROUP_OF_REFUSED.includes(n));
+    if (name !== undefined && !ctx.allowSystemIds) {
       fail(`--group-of ${f.path}: its group is gid ${f.gid}, which is '${name}' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)`);
     }
   }

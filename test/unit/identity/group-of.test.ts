@@ -153,6 +153,9 @@ describe('addGroupsOf', () => {
     );
     expect(addGroupsOf(APP, [shadow], { ...AS_ROOT, allowSystemIds: true }).groups).toEqual([1000, 100, 42]);
     expect(decide(['/run/docker.sock', '/dev/kvm']).groups).toEqual([1000, 100, 998, 994]);
+    // any name of the gid counts, not only the first line's
+    const twoNames = splitLines('harmless:x:42:\nshadow:x:42:\n');
+    expect(refusal(() => addGroupsOf(APP, [shadow], { ...AS_ROOT, group: twoNames }))?.message).toMatch(/^--group-of \/run\/s: its group is gid 42, which is 'shadow' in this image's/);
   });
 
   it('pass-through (already the target): proceeds when the gid is held, else says what to put in the pod spec', () => {

@@ -6,7 +6,7 @@
 // main.ts loads it only when cli-fast.ts declines an argv (commander costs every start that
 // loads it a few ms); the two must agree on every argv the fast one accepts (tested).
 import { Command, CommanderError, Option } from 'commander';
-import { type Invocation, type ParsedOptions, toInvocation } from './invocation.js';
+import { type Invocation, type OptionEnv, type ParsedOptions, toInvocation } from './invocation.js';
 import { fail } from './system/errors.js';
 
 export type { Invocation } from './invocation.js';
@@ -20,6 +20,8 @@ Examples:
   stepdown 1000:1000 id                       numeric ids need no passwd entry
   stepdown --match /data app -- node app.js   make app own what /data's owner owns
   stepdown --remap 1000:1000 app -- server    make app uid 1000 gid 1000 (PUID/PGID)
+  stepdown --group-of /var/run/docker.sock app -- docker ps
+                                              app also gets the socket's group
   stepdown --audit                            what the kernel says about this process
   stepdown app -- stepdown --audit --strict   audit the identity app gets; exit 1 if it
                                               breaks the Kubernetes "restricted" profile
@@ -28,7 +30,7 @@ Exit status: the command's own; 125 if stepdown failed, 126 if the command canno
 executed, 127 if it was not found. Nothing is run when stepdown fails.
 `;
 
-export function parseArgs(argv: string[], matchEnv: string | undefined, version: string, remapEnv?: string): Invocation {
+export function parseArgs(argv: string[], version: string, env: OptionEnv = {}): Invocation {
   let printed = '';
   const program = new Command('stepdown')
     .usage('[options] <user-spec> [--] <command> [args...]')
@@ -38,7 +40,8 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     .option('--match <path>', "remap the user to the owner uid/gid of <path> first (env STEPDOWN_MATCH)")
     .option('--remap <uid[:gid]>', "remap the user to these ids first, like --match; not with --match (env STEPDOWN_REMAP)")
     .addOption(new Option('--chown <path>', 're-own this tree too after a remap (repeatable)').argParser(collect).default([] as string[], 'none'))
-    .option('--allow-system-ids', "with --match or --remap: accept the ids of a system account or privileged group (env STEPDOWN_ALLOW_SYSTEM_IDS=1)")
+    .addOption(new Option('--group-of <path>', "add the group owning this socket or device to the user's groups (repeatable; env STEPDOWN_GROUP_OF, ':'-separated)").argParser(collect).default([] as string[], 'none'))
+    .option('--allow-system-ids', "with --match or --remap: accept the ids of a system account or privileged group; with --group-of: a privileged group (env STEPDOWN_ALLOW_SYSTEM_IDS=1)")
     .option('-q, --quiet', 'no notices; errors still print')
     .option('--check', "print the identity <user-spec> resolves to, run nothing")
     .option('--audit', 'report what the kernel says about this process (uid, capabilities, no_new_privs, seccomp, mounts, limits), run nothing')
@@ -62,7 +65,7 @@ export function parseArgs(argv: string[], matchEnv: string | undefined, version:
     throw err;
   }
 
-  return toInvocation(program.opts<ParsedOptions>(), program.args, matchEnv, remapEnv);
+  return toInvocation(program.opts<ParsedOptions>(), program.args, env);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -7,10 +7,11 @@ import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } fr
 import { formatIdentity } from './identity/format.js';
 import { resolveIdentity } from './identity/resolve.js';
 import { parseUserSpec } from './identity/user-spec.js';
-import { run } from './run.js';
+import { run, withGroupsOf } from './run.js';
 import { EXIT_FAILURE, StepdownError, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { printOut, tell } from './system/output.js';
+import { readStatus } from './system/proc-status.js';
 
 declare const STEPDOWN_VERSION: string;
 
@@ -32,10 +33,9 @@ async function main(argv: string[]): Promise<number | void> {
   if (typeof process.execve !== 'function') fail(`${process.execPath} is Node ${process.version}, too old for stepdown (it needs process.execve, Node >= 22.15); use Node 24, or the single executable`);
   const original = readOriginal(process.env);
   const environ = original.environ;
-  const matchEnv = lookup(environ, 'STEPDOWN_MATCH');
-  const remapEnv = lookup(environ, 'STEPDOWN_REMAP');
+  const env = { match: lookup(environ, 'STEPDOWN_MATCH'), remap: lookup(environ, 'STEPDOWN_REMAP'), groupOf: lookup(environ, 'STEPDOWN_GROUP_OF') };
   // commander only for the command lines the hand parser leaves to it (help, errors, --audit)
-  const inv = parseCommonArgs(argv, matchEnv, version, remapEnv) ?? (await import('./cli.js')).parseArgs(argv, matchEnv, version, remapEnv);
+  const inv = parseCommonArgs(argv, version, env) ?? (await import('./cli.js')).parseArgs(argv, version, env);
   if (inv.kind === 'run') {
     refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
     refuseAlteredEnviron(original);
@@ -49,7 +49,8 @@ async function main(argv: string[]): Promise<number | void> {
   }
   if (inv.kind === 'check') {
     const db = readDb();
-    printOut(formatIdentity(resolveIdentity(parseUserSpec(inv.spec), db), db));
+    const target = resolveIdentity(parseUserSpec(inv.spec), db);
+    printOut(formatIdentity(inv.groupOf ? withGroupsOf(target, inv, db, readStatus(), environ) : target, db));
     return;
   }
   return run(inv, environ);

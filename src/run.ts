@@ -10,14 +10,15 @@ import { verifyDrop } from './drop/verify.js';
 import { type Environ, lookup, targetEnv } from './exec/environ.js';
 import { execTarget } from './exec/execve.js';
 import { type Found, confirmExecutable, findCommand, realFileSystem } from './exec/lookup.js';
-import { type EtcDb, resolveIdentity } from './identity/resolve.js';
+import { addGroupsOf, walkPath } from './identity/group-of.js';
+import { type EtcDb, type Identity, resolveIdentity } from './identity/resolve.js';
 import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
 import { remapUser } from './remap/apply.js';
 import type { RemapSource, WantedIds } from './remap/plan.js';
 import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { tell } from './system/output.js';
-import { type ProcStatus, readStatus } from './system/proc-status.js';
+import { type ProcStatus, groupsOf, idsOf, readStatus } from './system/proc-status.js';
 
 export type RunInvocation = Extract<Invocation, { kind: 'run' }>;
 
@@ -26,9 +27,15 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   const spec = parseUserSpec(inv.spec);
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
   const { remap: ids, match } = inv; // --remap names the ids, --match reads them from a path (not both: invocation.ts)
-  if (ids !== undefined) db = await remap(inv, () => ids, { remap: ids.text }, spec, db, status, environ);
-  else if (match !== undefined) db = await remap(inv, () => ownerOf(match), { match }, spec, db, status, environ);
-  const target = resolveIdentity(spec, db);
+  if (ids !== undefined || match !== undefined) {
+    // a --group-of path that is refused now (missing, gid 0, replaceable) is refused after the
+    // remap too: say so before /etc is written
+    withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
+    if (ids !== undefined) db = await remap(inv, () => ids, { remap: ids.text }, spec, db, status, environ);
+    else if (match !== undefined) db = await remap(inv, () => ownerOf(match), { match }, spec, db, status, environ);
+  }
+  // after the remap: re-owning can change the group of a --group-of path
+  const target = withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
 
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
@@ -77,6 +84,20 @@ function ownerOf(file: string): { uid: number; gid: number } {
     if (err instanceof StepdownError) throw err;
     fail(`--match ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory; mount the volume there, or leave out --match' : (errnoCode(err) ?? String(err))}`);
   }
+}
+
+/** --group-of: the target plus the groups owning those paths, looked up now (as root, or as the
+ * target in a pass-through start, which can only proceed if it holds them already). */
+export function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Identity {
+  if (inv.groupOf === undefined) return target;
+  const found = inv.groupOf.map((p) => walkPath(p, process.cwd(), { lstat: (f) => statOf(fs.lstatSync(f)), readlink: (f) => fs.readlinkSync(f) }));
+  const held = [...(groupsOf(status) ?? []), ...(idsOf(status, 'Gid')?.slice(1, 2) ?? [])];
+  const allowSystemIds = inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
+  return addGroupsOf(target, found, { root: remapRights(status).root, held, group: db.group, allowSystemIds });
+}
+
+function statOf(st: fs.Stats) {
+  return { uid: st.uid, gid: st.gid, mode: st.mode, isDirectory: st.isDirectory(), isSymbolicLink: st.isSymbolicLink() };
 }
 
 function envFlag(environ: Environ, name: string): boolean {

@@ -105,26 +105,59 @@ const DECLINED: string[][] = [
   ['-', 'id'],
   ['-q'],
   ['--check'],
+  ['--group-of'],
+  ['--group-of=/a', 'app', 'id'],
+  ['--group-of', '-q', 'app', 'id'],
+  ['--audit', '--group-of', '/a'],
+];
+
+const GROUP_OF: [string[], string | undefined][] = [
+  [['--group-of', '/run/docker.sock', 'app', 'id'], undefined],
+  [['--group-of', '/a', '--group-of', '/b', '-q', 'app', '--', 'id'], undefined],
+  [['--group-of', '/a', 'app', 'id'], '/b:/c'],
+  [['app', 'id'], '/b:/c'],
+  [['app', 'id'], ''],
+  [['app', 'id'], '/b::/c'],
+  [['app', 'id'], ':'],
+  [['--group-of', '/a', 'app', 'id'], '/b::/c'],
+  [['--group-of', '', 'app', 'id'], undefined],
+  [['--group-of', '/a', '--group-of', '', 'app', 'id'], undefined],
+  [['--check', '--group-of', '/a', 'app'], undefined],
+  [['--check', 'app'], '/a'],
+  [['--check', '--allow-system-ids', '--group-of', '/a', 'app'], undefined],
+  [['--allow-system-ids', '--group-of', '/a', 'app', 'id'], undefined],
+  [['--allow-system-ids', 'app', 'id'], '/a'],
+  [['--match', '/m', '--group-of', '/m/s', 'app', 'id'], undefined],
+  [['--group-of', '/a', 'app'], undefined],
+  [['--remap', '4321:4321', '--group-of', '/a', '--allow-system-ids', 'app', 'id'], undefined],
+  [['--group-of', '/a', 'app', 'id'], '/b:/c'],
 ];
 
 describe('parseCommonArgs', () => {
   it.each(ACCEPTED)('%j (STEPDOWN_MATCH=%j STEPDOWN_REMAP=%j) gives what commander gives', (argv, matchEnv, remapEnv) => {
-    const fast = outcome(() => parseCommonArgs(argv, matchEnv, VERSION, remapEnv));
+    const fast = outcome(() => parseCommonArgs(argv, VERSION, { match: matchEnv, remap: remapEnv }));
     expect(fast).not.toEqual({ ok: undefined }); // it took this form
-    expect(fast).toEqual(outcome(() => parseArgs(argv, matchEnv, VERSION, remapEnv)));
+    expect(fast).toEqual(outcome(() => parseArgs(argv, VERSION, { match: matchEnv, remap: remapEnv })));
+  });
+
+  // --group-of with and without STEPDOWN_GROUP_OF: same Invocation or same error from both
+  it.each(GROUP_OF)('%j (STEPDOWN_GROUP_OF=%j) gives what commander gives', (argv, groupOfEnv) => {
+    const fast = outcome(() => parseCommonArgs(argv, VERSION, { groupOf: groupOfEnv }));
+    expect(fast).not.toEqual({ ok: undefined });
+    expect(fast).toEqual(outcome(() => parseArgs(argv, VERSION, { groupOf: groupOfEnv })));
   });
 
   it.each(DECLINED.map((a) => [a]))('%j is left to commander', (argv) => {
-    expect(parseCommonArgs(argv, '/vol', VERSION)).toBeUndefined();
-    expect(parseCommonArgs(argv, undefined, VERSION, '1000')).toBeUndefined();
+    expect(parseCommonArgs(argv, VERSION, { match: '/vol' })).toBeUndefined();
+    expect(parseCommonArgs(argv, VERSION, { remap: '1000', groupOf: '/a' })).toBeUndefined();
   });
 
   it('a run: the exact Invocation', () => {
-    expect(parseCommonArgs(['-q', '--match', '/d', '--chown', '/d/x', 'app', '--', 'node', 's.js'], undefined, VERSION)).toEqual({
+    expect(parseCommonArgs(['-q', '--match', '/d', '--chown', '/d/x', 'app', '--', 'node', 's.js'], VERSION)).toEqual({
       kind: 'run', spec: 'app', command: ['node', 's.js'], match: '/d', chown: ['/d/x'], quiet: true, allowSystemIds: false,
     });
-    expect(parseCommonArgs(['--version'], undefined, VERSION)).toEqual({ kind: 'print', text: `${VERSION}\n` });
-    expect(parseCommonArgs(['--remap', '1000:1001', '--chown', '/d', 'app', 'id'], undefined, VERSION)).toEqual({
+    expect(parseCommonArgs(['--version'], VERSION)).toEqual({ kind: 'print', text: `${VERSION}\n` });
+    expect(parseCommonArgs(['--remap', '1000:1001', '--chown', '/d', 'app', 'id'], VERSION)).toEqual({
       kind: 'run', spec: 'app', command: ['id'], remap: { text: '1000:1001', uid: 1000, gid: 1001 }, chown: ['/d'], quiet: false, allowSystemIds: false,
     });
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
 
-const parse = (...argv: string[]) => parseArgs(argv, undefined, 'stepdown 9.9.9 (node v0)');
+const parse = (...argv: string[]) => parseArgs(argv, 'stepdown 9.9.9 (node v0)');
 
 describe('parseArgs', () => {
   it('stops option parsing at the user-spec (gosu style)', () => {
@@ -17,8 +17,8 @@ describe('parseArgs', () => {
 
   it('reads --match, repeated --chown, and STEPDOWN_MATCH (empty means off)', () => {
     expect(parse('--match', '/data', '--chown', '/a', '--chown', '/b', 'ops', 'id')).toMatchObject({ match: '/data', chown: ['/a', '/b'] });
-    expect(parseArgs(['ops', 'id'], '/vol', 'v')).toMatchObject({ match: '/vol' });
-    expect(parseArgs(['ops', 'id'], '', 'v')).not.toHaveProperty('match');
+    expect(parseArgs(['ops', 'id'], 'v', { match: '/vol' })).toMatchObject({ match: '/vol' });
+    expect(parseArgs(['ops', 'id'], 'v', { match: '' })).not.toHaveProperty('match');
   });
 
   it('prints help and version', () => {
@@ -40,6 +40,44 @@ describe('parseArgs', () => {
     expect(() => parse(...argv)).toThrow(message);
   });
 
+  it('reads repeated --group-of; STEPDOWN_GROUP_OF (colon-separated) applies only when no --group-of is given; empty means off', () => {
+    const withEnv = (env: string | undefined, ...argv: string[]) => parseArgs(argv, 'v', { groupOf: env });
+    expect(parse('--group-of', '/run/docker.sock', '--group-of', '/dev/kvm', 'ops', 'id')).toEqual({
+      kind: 'run', spec: 'ops', command: ['id'], chown: [], quiet: false, allowSystemIds: false, groupOf: ['/run/docker.sock', '/dev/kvm'],
+    });
+    expect(withEnv('/run/docker.sock:/dev/kvm', 'ops', 'id')).toMatchObject({ groupOf: ['/run/docker.sock', '/dev/kvm'] });
+    expect(withEnv('/run/docker.sock:/dev/kvm', '--group-of', '/dev/dri/renderD128', 'ops', 'id')).toMatchObject({ groupOf: ['/dev/dri/renderD128'] });
+    expect(withEnv('', 'ops', 'id')).not.toHaveProperty('groupOf');
+    expect(withEnv('/dev/kvm', '--check', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'] });
+    expect(parse('--check', '--allow-system-ids', '--group-of', '/dev/kvm', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'], allowSystemIds: true });
+    expect(parse('--allow-system-ids', '--group-of', '/dev/kvm', 'ops', 'id')).toMatchObject({ allowSystemIds: true });
+    // --audit reports this process; the variable is for a run
+    expect(withEnv('/dev/kvm', '--audit')).toEqual({ kind: 'audit', json: false, strict: false });
+  });
+
+  it.each([
+    [[undefined, '--group-of', '', 'ops', 'id'], "--group-of '' names no path; give the socket or device whose group the user joins, or leave out --group-of"],
+    [[undefined, '--group-of', '/a', '--group-of', '', 'ops', 'id'], "--group-of '' names no path; give the socket or device whose group the user joins, or leave out --group-of"],
+    [['/a::/b', 'ops', 'id'], 'STEPDOWN_GROUP_OF="/a::/b" has an empty path; separate paths with one \':\', or set it empty for none'],
+    [['/a:', 'ops', 'id'], 'STEPDOWN_GROUP_OF="/a:" has an empty path; separate paths with one \':\', or set it empty for none'],
+    [[undefined, '--audit', '--group-of', '/a'], '--group-of does not apply to --audit; usage: stepdown --audit [--json] [--strict]'],
+    [[undefined, '--allow-system-ids', 'ops', 'id'], '--allow-system-ids only applies with --match, --remap or --group-of'],
+    [[undefined, '--group-of'], "option '--group-of <path>' argument missing; see 'stepdown --help'"],
+    [[undefined, '--check', '--group-of', '/a', 'ops', 'id'], "--check takes only a user-spec, not a command ('id'); usage: stepdown --check [--group-of <path>] <user-spec>"],
+  ] as [[string | undefined, ...string[]], string][])('--group-of: %j fails with exactly %j', ([env, ...argv], message) => {
+    let caught: { message: string; exitCode?: number } | undefined;
+    try {
+      parseArgs(argv, 'v', { groupOf: env });
+    } catch (err) {
+      caught = err as { message: string; exitCode?: number };
+    }
+    expect({ message: caught?.message, exitCode: caught?.exitCode }).toEqual({ message, exitCode: 125 });
+  });
+
+  it('--help lists --group-of', () => {
+    expect(parse('--help')).toMatchObject({ text: expect.stringMatching(/--group-of <path> +add the group owning this socket or device/) });
+  });
+
   it('--check resolves a spec without a command', () => {
     expect(parse('--check', 'ops')).toEqual({ kind: 'check', spec: 'ops' });
   });
@@ -54,7 +92,7 @@ describe('--audit', () => {
   });
 
   it('ignores STEPDOWN_MATCH (it is for running a command)', () => {
-    expect(parseArgs(['--audit'], '/data', 'v')).toEqual({ kind: 'audit', json: false, strict: false });
+    expect(parseArgs(['--audit'], 'v', { match: '/data' })).toEqual({ kind: 'audit', json: false, strict: false });
   });
 
   it('after a user-spec it belongs to the command: `stepdown ops -- stepdown --audit` audits what ops gets', () => {
@@ -86,7 +124,7 @@ describe('--audit', () => {
 
 // --remap UID[:GID] and STEPDOWN_REMAP: the ids from the argument, otherwise as --match.
 describe('--remap', () => {
-  const withEnv = (argv: string[], matchEnv?: string, remapEnv?: string) => parseArgs(argv, matchEnv, 'v', remapEnv);
+  const withEnv = (argv: string[], matchEnv?: string, remapEnv?: string) => parseArgs(argv, 'v', { match: matchEnv, remap: remapEnv });
   const CHOOSE = "both ask for a remap: choose one (--match takes the ids from a path's owner, --remap from its argument); an empty STEPDOWN_MATCH or STEPDOWN_REMAP is off";
 
   it('reads --remap UID:GID, --remap=UID, the last of two, and STEPDOWN_REMAP (empty means off)', () => {
@@ -105,7 +143,7 @@ describe('--remap', () => {
     expect(parse('--remap', '1000', '--chown', '/data', '--allow-system-ids', 'ops', 'id')).toMatchObject({ chown: ['/data'], allowSystemIds: true, remap: { uid: 1000 } });
     expect(withEnv(['--chown', '/data', '--allow-system-ids', 'ops', 'id'], undefined, '1000')).toMatchObject({ chown: ['/data'], allowSystemIds: true });
     expect(() => withEnv(['--chown', '/data', 'ops', 'id'], undefined, '')).toThrow(/^--chown only applies with --match or --remap \(it re-owns trees after a remap\)$/);
-    expect(() => parse('--allow-system-ids', 'ops', 'id')).toThrow(/^--allow-system-ids only applies with --match or --remap$/);
+    expect(() => parse('--allow-system-ids', 'ops', 'id')).toThrow(/^--allow-system-ids only applies with --match, --remap or --group-of$/);
     expect(() => parse('--remap', '1000', '--chown', '/tmp/..', 'ops', 'id')).toThrow(/that is \/ and stepdown refuses/);
   });
 

@@ -1,0 +1,180 @@
+// --group-of PATH: the gid owning a socket or device (docker.sock, /dev/kvm, /dev/dri/renderD128)
+// joins the target's supplementary groups for this run. setgroups takes any gid, so /etc/group is
+// never written.
+//
+// The operator names the path, but the gid is chosen by whoever can change what the path leads
+// to. The command (the target user) must not be able to choose it: otherwise, before its next
+// start, it could put a symlink or hard link to /etc/shadow, /dev/sda or /dev/kmem where the
+// path was and so get group shadow, disk or kmem. So the path is walked by hand (lstat and
+// readlink only: nothing is opened, a FIFO cannot block) and a gid the target does not already
+// have is refused when any directory looked in on the way (the one holding the file, those
+// holding every symlink followed) is owned by the target or writable by it through its mode bits
+// (write for others, or for a group the target has or gets here). A symlink itself cannot be
+// changed, only replaced through its directory. A root target can give itself any group anyway.
+import { fail } from '../system/errors.js';
+import { type EtcFile, NO_ID, parseGroup, shown } from '../system/etc-files.js';
+import { PRIVILEGED_NAMES } from '../remap/plan.js';
+import type { Identity } from './resolve.js';
+
+export interface FileStat {
+  uid: number;
+  gid: number;
+  mode: number;
+  isDirectory: boolean;
+  isSymbolicLink: boolean;
+}
+
+/** lstat and readlink; both throw the Node error (with .code) on failure. */
+export interface PathFs {
+  lstat(file: string): FileStat;
+  readlink(file: string): string;
+}
+
+/** A directory a name was looked up in on the way. */
+export interface Looked {
+  dir: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface PathGroup {
+  /** as the operator gave it */
+  path: string;
+  gid: number;
+  looked: Looked[];
+}
+
+/** Linux's limit on symlinks followed in one lookup (MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * The group of the file at `file`, resolved as the kernel would (symlinks followed, '..' after a
+ * symlink taken from where it led), with every directory a name was looked up in. Only lstat and
+ * readlink. Relative paths start at `cwd`.
+ */
+export function walkPath(file: string, cwd: string, fsx: PathFs): PathGroup {
+  const what = `--group-of ${file}`;
+  const looked: Looked[] = [];
+  const seen = new Set<string>();
+  let pending = names(file.startsWith('/') ? file : `${cwd}/${file}`);
+  let current = '/';
+  let last = statOr(fsx, '/', what, '/');
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '.') continue;
+    if (name === '..') {
+      current = current.slice(0, current.lastIndexOf('/')) || '/';
+      last = statOr(fsx, current, what, current);
+      continue;
+    }
+    if (!seen.has(current)) {
+      seen.add(current);
+      looked.push({ dir: current, uid: last.uid, gid: last.gid, mode: last.mode });
+    }
+    const next = current === '/' ? `/${name}` : `${current}/${name}`;
+    const st = statOr(fsx, next, what, next);
+    if (st.isSymbolicLink) {
+      if (++links > MAX_LINKS) fail(`${what}: more than ${MAX_LINKS} symbolic links on the way (a loop?); name the file itself`);
+      let to: string;
+      try {
+        to = fsx.readlink(next);
+      } catch (err) {
+        return notFound(what, next, err);
+      }
+      if (to === '') fail(`${what}: ${next} is an empty symbolic link; name the file itself`);
+      if (to.startsWith('/')) {
+        current = '/';
+        last = statOr(fsx, '/', what, '/');
+      }
+      pending = [...names(to), ...pending];
+      continue;
+    }
+    if (pending.length > 0 && !st.isDirectory) fail(`${what}: ${next} is not a directory`);
+    current = next;
+    last = st;
+  }
+  if (file.endsWith('/') && !last.isDirectory) fail(`${what}: ${current} is not a directory`);
+  return { path: file, gid: last.gid, looked };
+}
+
+function names(p: string): string[] {
+  return p.split('/').filter((n) => n !== '');
+}
+
+function statOr(fsx: PathFs, file: string, what: string, component: string): FileStat {
+  try {
+    return fsx.lstat(file);
+  } catch (err) {
+    return notFound(what, component, err);
+  }
+}
+
+function notFound(what: string, component: string, err: unknown): never {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
+  const where = what.endsWith(` ${component}`) ? '' : ` (at ${component})`;
+  if (code === 'ENOENT') fail(`${what}: no such file or directory${where}; mount the socket or device there, or leave out --group-of`);
+  fail(`${what}: cannot look it up${where}: ${code}`);
+}
+
+/** The groups of the image a gid must not join by accident (a host gid that happens to be the
+ * image's shadow or disk): PRIVILEGED_NAMES less the groups that exist to reach a device or a
+ * daemon's socket, which are what --group-of is for. */
+const DEVICE_GROUPS = ['docker', 'podman', 'lxd', 'libvirt', 'kvm', 'input', 'video', 'render', 'dialout', 'uucp'];
+export const GROUP_OF_REFUSED: readonly string[] = PRIVILEGED_NAMES.filter((n) => !DEVICE_GROUPS.includes(n));
+
+export interface GroupOfContext {
+  /** running as root (a drop follows); otherwise already the target (pass-through) */
+  root: boolean;
+  /** pass-through: the groups this process holds (its Groups line and gid) */
+  held: number[];
+  group: EtcFile;
+  allowSystemIds: boolean;
+}
+
+/**
+ * Pure: the target with the gids of `found` added to its groups (each once), or the refusal.
+ * A gid the target already has grants nothing, so it is taken whatever the path.
+ */
+export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfContext): Identity {
+  const has = new Set(ctx.root ? target.groups : [...ctx.held, ...target.groups]);
+  for (const f of found) {
+    if (f.gid === 0) fail(`--group-of ${f.path}: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or leave out --group-of`);
+    if (f.gid === NO_ID) fail(`--group-of ${f.path}: its group is gid ${NO_ID}, which is (gid_t)-1 and not a usable gid`);
+  }
+  const added = [...new Set(found.map((f) => f.gid).filter((g) => !has.has(g)))];
+  if (added.length === 0) return target;
+  if (!ctx.root) {
+    const f = found.find((x) => x.gid === added[0])!;
+    const list = added.join(', ');
+    fail(
+      `--group-of ${f.path}: already running as uid ${target.uid} gid ${target.gid}, without gid ${list}, and a process that is not root cannot add groups; ` +
+        `add it to the pod spec (securityContext.supplementalGroups: [${list}]) or run with docker run ${added.map((g) => `--group-add ${g}`).join(' ')}, or start the container as root`,
+    );
+  }
+  const gets = new Set([...target.groups, ...added]);
+  const groups = parseGroup(ctx.group).entries;
+  for (const f of found) {
+    if (has.has(f.gid)) continue;
+    if (target.uid !== 0) {
+      for (const d of f.looked) {
+        const why =
+          d.uid === target.uid ? `is owned by uid ${target.uid}` :
+          d.mode & 0o002 ? 'is writable by everyone' :
+          d.mode & 0o020 && gets.has(d.gid) ? `is writable by its group ${d.gid}` : undefined;
+        if (why === undefined) continue;
+        fail(
+          `--group-of ${f.path}: ${d.dir} ${why}, so uid ${target.uid} (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
+            `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${f.gid} in /etc/group`,
+        );
+      }
+    }
+    // every name the gid has: a harmless first line must not hide a later 'shadow' of the same gid
+    const name = groups.filter((g) => g.gid === f.gid).map((g) => shown(g.name)).find((n) => GROUP_OF_REFUSED.includes(n));
+    if (name !== undefined && !ctx.allowSystemIds) {
+      fail(`--group-of ${f.path}: its group is gid ${f.gid}, which is '${name}' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)`);
+    }
+  }
+  return { ...target, groups: [...target.groups, ...added] };
+}

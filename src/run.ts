@@ -30,7 +30,7 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   if (ids !== undefined || match !== undefined) {
     // a --group-of path that is refused now (missing, gid 0, replaceable) is refused after the
     // remap too: say so before /etc is written
-    withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
+    if (inv.groupOf !== undefined) withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
     if (ids !== undefined) db = await remap(inv, () => ids, { remap: ids.text }, spec, db, status, environ);
     else if (match !== undefined) db = await remap(inv, () => ownerOf(match), { match }, spec, db, status, environ);
   }

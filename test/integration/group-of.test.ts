@@ -108,6 +108,23 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
     });
   });
 
+  describe('with --remap', () => {
+    // prints /etc/passwd after stepdown, in the same namespace: proof of what the run wrote
+    const thenPasswd = { wrapper: ['sh', '-c', '"$@"; s=$?; grep "^ops:" /etc/passwd; exit $s', 'sh'] };
+    it("the given ids plus the path's gid", () => {
+      expect(probe(['-q', '--remap', '4000:4000', '--group-of', '/mnt/sock', 'ops'])).toBe('4000:4000:998 2000 2001 4000');
+    });
+    it('a --group-of path refused is refused before the remap writes /etc', () => {
+      for (const [path, message] of [
+        ['/mnt/nope', '--group-of /mnt/nope: no such file or directory; mount the socket or device there, or leave out --group-of'],
+        ['/mnt/root0', "--group-of /mnt/root0: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or leave out --group-of"],
+      ]) {
+        const r = run(['--remap', '4000:4000', '--group-of', path!, 'ops', '--', 'echo', 'ran'], thenPasswd);
+        expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 125, stderr: `stepdown: ${message}\n`, stdout: 'ops:x:1500:1500:Ops:/home/ops:/bin/sh\n' });
+      }
+    });
+  });
+
   it('--check shows the added groups', () => {
     const r = run(['--check', '--group-of', '/mnt/sock', '--group-of', '/mnt/mine', 'ops']);
     expect(r.stderr).toBe('');

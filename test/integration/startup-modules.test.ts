@@ -1,6 +1,7 @@
 // Start-up cost: node:tty and node:child_process (with the net and stream modules behind them)
 // add ~10 ms to every start, and stepdown needs them only for a progress line or the audit
-// table. The bundle must not load them on the paths every container start takes.
+// table. The bundle must not load them on the paths every container start takes. node:os
+// (~1 % of a start) is loaded only when a signal other than Node's own is ignored.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -38,10 +39,16 @@ describe('modules loaded at start-up (dist/stepdown.cjs)', () => {
     }
   });
 
-  it.runIf(IS_ROOT)('a drop and exec loads neither', () => {
+  it.runIf(IS_ROOT)('a drop and exec loads neither, nor node:os', () => {
     const mods = loaded(['nobody', '--', '/bin/true']);
+    expect(mods).toContain('fs');
     expect(mods).not.toContain('tty');
     expect(mods).not.toContain('child_process');
+    expect(mods).not.toContain('os');
+  });
+
+  it('--version and --check do not load node:os', () => {
+    for (const args of [['--version'], ['--check', 'nobody']]) expect(loaded(args)).not.toContain('os');
   });
 
   it('--audit loads node:tty when it asks whether stdout is a terminal (the check above can fail)', () => {

@@ -12,6 +12,7 @@
 // the machine's state; medians and σ pool the per-run times of every round's --export-json.
 // Peak RSS is /usr/bin/time -v's "Maximum resident set size", the minimum of 3 runs (ru_maxrss
 // survives execve, so for the launchers it covers the launcher phase and the target).
+// Then the npm entry's instructions (bench/instructions.mjs), when valgrind is installed.
 // Debian packages hyperfine, gosu and time are installed when missing (as root).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { loadavg, release } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, buildSea, ensureDebianTool, onPath, x64Node } from '../build/sea.mjs';
+import { runInstructionsBench } from './instructions.mjs';
 
 const WORK = join(ROOT, 'bench', 'work', 'startup');
 const DIST = join(ROOT, 'dist');
@@ -183,6 +185,13 @@ export async function runStartupBench({ runs = 100, log = () => {} } = {}) {
       `${ms(get('node dist/stepdown.cjs (no code cache)').median)} ms. gosu takes ${ms(g.median)} ms.`,
     '',
   ];
+  // the same comparison in instructions, which the machine's load does not move
+  log('instructions (callgrind)');
+  try {
+    lines.push(runInstructionsBench());
+  } catch (e) {
+    lines.push(`Instructions not counted: ${String(e?.message ?? e).split('\n')[0]}\n`);
+  }
   return lines.join('\n');
 }
 

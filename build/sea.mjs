@@ -190,11 +190,13 @@ async function extractArm64Node(dir, log) {
  * The SEA's main script when the bundle has a code cache: it compiles the bundle (an asset)
  * with the cache (another asset) the way bin/stepdown does. The cache was made by the x64 Node;
  * another architecture compiles without it (V8 might accept bytecode it was not made for).
+ * The assets are read with getRawAsset, a view of the executable's own bytes (getAsset with an
+ * encoding would build a TextDecoder first), and the bundle decoded once, by Buffer's own UTF-8.
  */
 export function seaLoader(cacheArch) {
   return `'use strict';
 const sea = require('node:sea');
-const source = sea.getAsset('stepdown.cjs', 'utf8');
+const source = Buffer.from(sea.getRawAsset('stepdown.cjs')).utf8Slice();
 let cachedData;
 if (process.arch === ${JSON.stringify(cacheArch)}) {
   const bytes = Buffer.from(sea.getRawAsset('stepdown.cjs.cache'));

@@ -6,8 +6,13 @@
 // definition; on what this accepts the two give the same Invocation or the same error (tested).
 import { type Invocation, type OptionEnv, type ParsedOptions, toInvocation } from './invocation.js';
 
+/** `stepdown --version` (or -V) alone: the one command line that needs no environment at all. */
+export function asksOnlyForVersion(argv: string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}
+
 export function parseCommonArgs(argv: string[], version: string, env: OptionEnv = {}): Invocation | undefined {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) return { kind: 'print', text: version + '\n' };
+  if (asksOnlyForVersion(argv)) return { kind: 'print', text: version + '\n' };
   const opts: ParsedOptions = { chown: [], groupOf: [] };
   let i = 0;
   for (; i < argv.length; i++) {

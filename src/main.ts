@@ -2,7 +2,7 @@
 // carrying an exit code; this file is the one place that prints them (one `stepdown: …` line).
 import * as fs from 'node:fs';
 import { runAudit } from './audit/report.js';
-import { parseCommonArgs } from './cli-fast.js';
+import { asksOnlyForVersion, parseCommonArgs } from './cli-fast.js';
 import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } from './exec/environ.js';
 import { formatIdentity } from './identity/format.js';
 import { resolveIdentity } from './identity/resolve.js';
@@ -31,7 +31,9 @@ function refuseSetuidInstall(): void {
 async function main(argv: string[]): Promise<number | void> {
   const version = `stepdown ${STEPDOWN_VERSION} (node ${process.version})`;
   if (typeof process.execve !== 'function') fail(`${process.execPath} is Node ${process.version}, too old for stepdown (it needs process.execve, Node >= 22.15); use Node 24, or the single executable`);
-  const original = readOriginal(process.env);
+  // --version runs nothing, so it skips reading and checking the environment (the hand-over or
+  // /proc/self/environ): that was most of what it cost beyond loading the bundle
+  const original = asksOnlyForVersion(argv) ? { environ: [] } : readOriginal(process.env);
   const environ = original.environ;
   const env = { match: lookup(environ, 'STEPDOWN_MATCH'), remap: lookup(environ, 'STEPDOWN_REMAP'), groupOf: lookup(environ, 'STEPDOWN_GROUP_OF') };
   // commander only for the command lines the hand parser leaves to it (help, errors, --audit)

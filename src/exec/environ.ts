@@ -89,6 +89,23 @@ export function decodeEnviron(block: Buffer): Original {
   const seen = new Set<string>();
   const environ: Environ = [];
   const shadowed: Environ = [];
+  const add = (key: string, value: string) => {
+    if (seen.has(key)) {
+      shadowed.push([key, value]);
+      return;
+    }
+    seen.add(key);
+    environ.push([key, value]);
+  };
+  // Nearly always all of it is UTF-8: then one decode and a split on NUL give the same entries
+  // (NUL and '=' are ASCII, never part of a longer character) without a Buffer per entry.
+  if (isUtf8(block)) {
+    for (const entry of block.toString('utf8').split('\0')) {
+      const eq = entry.indexOf('=');
+      if (eq > 0) add(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+    return { environ, ...(shadowed.length > 0 ? { shadowed } : {}) };
+  }
   let notUtf8: string | undefined;
   let start = 0;
   while (start < block.length) {
@@ -99,14 +116,7 @@ export function decodeEnviron(block: Buffer): Original {
     const eq = entry.indexOf(0x3d);
     if (eq <= 0) continue;
     if (notUtf8 === undefined && !isUtf8(entry)) notUtf8 = escapeBytes(entry.subarray(0, eq));
-    const key = entry.subarray(0, eq).toString('utf8');
-    const value = entry.subarray(eq + 1).toString('utf8');
-    if (seen.has(key)) {
-      shadowed.push([key, value]);
-      continue;
-    }
-    seen.add(key);
-    environ.push([key, value]);
+    add(entry.subarray(0, eq).toString('utf8'), entry.subarray(eq + 1).toString('utf8'));
   }
   return { environ, ...(notUtf8 === undefined ? {} : { notUtf8 }), ...(shadowed.length > 0 ? { shadowed } : {}) };
 }

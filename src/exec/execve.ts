@@ -3,18 +3,23 @@
 // Node leaves SIGPIPE and SIGXFSZ ignored, and an ignored disposition survives execve; a
 // caught one is reset to default. So every ignored signal gets a no-op listener just before
 // exec. stdio is never touched through process.std* (that would leave it O_NONBLOCK).
-import * as os from 'node:os';
 import { argSpace, argSpaceProblem, readStackLimit } from './arg-space.js';
 import type { Found } from './lookup.js';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, errnoCode, fail } from '../system/errors.js';
 import { type ProcStatus, hasBit, maskOf } from '../system/proc-status.js';
 
+// SigIgn as Node leaves it when nothing else ignored a signal: SIGPIPE (13) and SIGXFSZ (25),
+// the numbers of every Linux architecture Node runs on but MIPS. With only those bits set the
+// answer is Node's two, and node:os (its signal table) is not loaded: most starts are this case.
+const NODE_OWN_IGNORED = (1n << 12n) | (1n << 24n);
+const MIPS = new Set(['mips', 'mipsel', 'mips64', 'mips64el']);
+
 /** Pure: signal names whose disposition must be reset: Node's two plus any in SigIgn. */
-export function signalsToReset(status: ProcStatus | undefined): string[] {
+export function signalsToReset(status: ProcStatus | undefined, arch: string = process.arch): string[] {
   const names = new Set<string>(['SIGPIPE', 'SIGXFSZ']);
   const ignored = status ? maskOf(status, 'SigIgn') : undefined;
-  if (ignored !== undefined) {
-    for (const [name, num] of Object.entries(os.constants.signals)) {
+  if (ignored !== undefined && ((ignored & ~NODE_OWN_IGNORED) !== 0n || MIPS.has(arch))) {
+    for (const [name, num] of Object.entries(process.getBuiltinModule('node:os').constants.signals)) {
       if (num !== 9 && num !== 19 && hasBit(ignored, num - 1)) names.add(name);
     }
   }

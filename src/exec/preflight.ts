@@ -3,7 +3,6 @@
 // process when execve fails, so everything the kernel would refuse must be caught here. Pure
 // parsing over a read callback; the filesystem lives in lookup.ts.
 import { isUtf8 } from 'node:buffer';
-import * as os from 'node:os';
 import { showBytes } from '../system/errors.js';
 
 /**
@@ -96,6 +95,8 @@ function parseShebang(bytes: Buffer): Format {
   return { kind: 'script', interpreter, arg };
 }
 
+// this machine's byte order, as os.endianness() says it, without loading node:os on every start
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const ET_REL = 1;
 const ET_EXEC = 2;
 const ET_DYN = 3;
@@ -141,7 +142,7 @@ function elfHeader(h: Buffer, layout?: { elfClass: number; le: boolean }): ElfHe
 function nativeLayout(h: Buffer, arch: string): { elfClass: number; le: boolean } | 'foreign' | undefined {
   const native = NATIVE[arch];
   if (native === undefined) return undefined;
-  const le = arch !== 's390x' && (arch !== process.arch || os.endianness() === 'LE');
+  const le = arch !== 's390x' && (arch !== process.arch || LITTLE_ENDIAN);
   const machine = le ? h.readUInt16LE(0x12) : h.readUInt16BE(0x12);
   const hit = native.find(([m]) => m === machine);
   return hit ? { elfClass: hit[1], le } : 'foreign';

@@ -23,6 +23,22 @@ describe('the environment hand-over', () => {
     });
   });
 
+  it('reads an all-UTF-8 block exactly as it reads one with a variable that is not UTF-8', () => {
+    // the first is decoded in one piece, the second entry by entry: the same entries either way
+    const entries = ['B=2', 'A.B=dots', 'EMPTY=', 'X=a=b', 'K=1', 'K=2', '=x', 'noequals', '', 'Ü=ünï€😀', 'K=3', 'LAST=no NUL'];
+    const utf8 = Buffer.from(entries.join('\0'));
+    const bad = Buffer.concat([utf8, Buffer.from('\0BAD=\xff\0', 'latin1')]);
+    const whole = decodeEnviron(utf8);
+    const byEntry = decodeEnviron(bad);
+    expect(byEntry.notUtf8).toBe('BAD');
+    expect(byEntry.environ).toEqual([...whole.environ, ['BAD', '\uFFFD']]);
+    expect(byEntry.shadowed).toEqual(whole.shadowed);
+    expect(whole).toEqual({
+      environ: [['B', '2'], ['A.B', 'dots'], ['EMPTY', ''], ['X', 'a=b'], ['K', '1'], ['Ü', 'ünï€😀'], ['LAST', 'no NUL']],
+      shadowed: [['K', '2'], ['K', '3']],
+    });
+  });
+
   it('names the first variable that is not UTF-8, escaped', () => {
     const r = decodeEnviron(Buffer.concat([block('OK=café'), Buffer.from('BAD\xff=caf\xe9\0', 'latin1')]));
     expect(r.notUtf8).toBe('BAD\\xff');

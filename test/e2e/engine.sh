@@ -110,8 +110,9 @@ write_daemon_json() {
   local rt=""
   if [ "$WITH_RUNSC" = 1 ] && command -v runsc >/dev/null; then
     # gVisor (see shared/research/gvisor.md): the bare default network mode fails
-    # on this kernel, so `runsc` means runsc --network=host.
-    rt='"runtimes": { "runsc": { "path": "'"$(command -v runsc)"'", "runtimeArgs": ["--network=host"] } },'
+    # on this kernel, so `runsc` means runsc --network=host; --host-uds=open lets a
+    # container reach a host Unix socket bind-mounted into it (the --group-of tests).
+    rt='"runtimes": { "runsc": { "path": "'"$(command -v runsc)"'", "runtimeArgs": ["--network=host", "--host-uds=open"] } },'
   fi
   cat >"$ENGINE_DIR/daemon.json.new" <<EOF
 { $rt

@@ -1,0 +1,87 @@
+// Adversarial review of --group-of: what it must refuse, and when. Each run binds its own /etc
+// (remap-world), /home and /root, and mounts a private root-owned tmpfs over /mnt for the
+// sockets, volumes and links, so nothing on the machine is read or changed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { IS_ROOT, PROBE, type RunOptions, type Subject, identityOf, stepdown, subjects } from '../helpers/harness.js';
+import { owner, world } from '../helpers/remap-world.js';
+
+const MNT = 'mount -t tmpfs -o mode=0755 stepdown-test /mnt && touch /mnt/secret && chgrp 990 /mnt/secret && chmod 640 /mnt/secret';
+
+const replaceable = (p: string, dir: string, why: string, uid: number, gid: number) =>
+  `--group-of ${p}: ${dir} ${why}, so uid ${uid} (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
+  `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${gid} in /etc/group`;
+
+describe.skipIf(!IS_ROOT).each(subjects())('--group-of under attack ($name)', (subject: Subject) => {
+  let w: ReturnType<typeof world>;
+  let home: string;
+  beforeEach(() => {
+    w = world();
+    home = path.join(w.dir, 'home/ops');
+  });
+  const run = (args: string[], opts: RunOptions = {}) => stepdown(subject, args, { etcDir: w.etc, ...opts, setup: [MNT, opts.setup ?? 'true'].join(' && ') });
+  /** nothing changed: /etc byte for byte, no lock or temp file, the home still the user's old ids */
+  const unchanged = () => {
+    expect(w.read('passwd')).toBe(w.passwd);
+    expect(w.read('group')).toBe(w.group);
+    expect(fs.readdirSync(w.etc).sort()).toEqual(['group', 'passwd']);
+    expect([home, path.join(home, 'file')].map(owner)).toEqual(['10001:10001', '10001:10001']);
+  };
+  const refusedOnly = (r: { status: number | null; stderr: string; stdout: string }, message: string) => {
+    expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 125, stderr: `stepdown: ${message}\n`, stdout: '' });
+    expect(w.ran()).toBe(false);
+  };
+
+  // The README promises that with --match/--remap the --group-of paths are checked before /etc is
+  // written. The pre-check judges the directories against the user's OLD ids, so a directory the
+  // user owns (or can write through its group) only under its NEW ids passes it; the same path
+  // is then refused after the remap, with /etc rewritten and the home re-owned. The refusal must
+  // come first, judged against the ids the user is about to get.
+  it('a path on the --match volume (the user owns it once remapped) is refused before /etc is written', () => {
+    const r = run(['--match', '/mnt/vol', '--group-of', '/mnt/vol/sock', 'ops', '--', ...w.cmd], {
+      setup: 'mkdir /mnt/vol && chown 4000:4000 /mnt/vol && ln -s /mnt/secret /mnt/vol/sock',
+    });
+    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 4000, 990));
+    unchanged();
+  });
+
+  it('--remap: a directory owned by the new uid is refused before /etc is written', () => {
+    const r = run(['--remap', '4000:4000', '--group-of', '/mnt/vol/sock', 'ops', '--', ...w.cmd], {
+      setup: 'mkdir /mnt/vol && chown 4000:4000 /mnt/vol && ln -s /mnt/secret /mnt/vol/sock',
+    });
+    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 4000, 990));
+    unchanged();
+  });
+
+  it('--remap: a directory writable by the new gid is refused before /etc is written', () => {
+    const r = run(['--remap', '4001:4000', '--group-of', '/mnt/run/sock', 'ops', '--', ...w.cmd], {
+      setup: 'mkdir -m 775 /mnt/run && chgrp 4000 /mnt/run && ln -s /mnt/secret /mnt/run/sock',
+    });
+    refusedOnly(r, replaceable('/mnt/run/sock', '/mnt/run', 'is writable by its group 4000', 4001, 990));
+    unchanged();
+  });
+
+  // process.cwd() throws when the working directory was removed (a `docker exec -w` into a
+  // directory deleted since, a shell left in a removed directory). An absolute path does not
+  // depend on it, and a relative one must get a one-line stepdown error, not `internal error`.
+  describe('the working directory was removed', () => {
+    const gone = 'touch /mnt/sock && chgrp 998 /mnt/sock && mkdir /mnt/cwd && cd /mnt/cwd && rmdir /mnt/cwd';
+    it('an absolute --group-of path still works, in a run and in --check', () => {
+      const r = run(['--group-of', '/mnt/sock', 'ops', '--', ...PROBE], { setup: gone });
+      expect([r.status, r.stderr.replace(/^sh: .*getcwd.*\n/m, '')]).toEqual([0, '']);
+      expect(identityOf(r.stdout)).toBe('10001:10001:998 10001');
+      const c = run(['--check', '--group-of', '/mnt/sock', 'ops'], { setup: gone });
+      expect([c.status, c.stderr.replace(/^sh: .*getcwd.*\n/m, '')]).toEqual([0, '']);
+      expect(c.stdout).toMatch(/^uid=10001\(ops\) gid=10001\(ops\) groups=10001\(ops\),998 home=/);
+    });
+    it('a relative --group-of path is refused in one line naming the path, not an internal error', () => {
+      const r = run(['--group-of', 'sock', 'ops', '--', ...w.cmd], { setup: gone });
+      expect(r.status).toBe(125);
+      const err = r.stderr.replace(/^sh: .*getcwd.*\n/m, '');
+      expect(err).not.toContain('internal error');
+      expect(err).toMatch(/^stepdown: --group-of sock: [^\n]*working directory[^\n]*\n$/);
+      expect(w.ran()).toBe(false);
+    });
+  });
+});

@@ -84,4 +84,24 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of under attack ($name)', (s
       expect(w.ran()).toBe(false);
     });
   });
+
+  // Node decodes argv and the environment as UTF-8: '/mnt/\xff' arrives as '/mnt/\u{FFFD}', a
+  // different file. A run refuses such bytes; --check must not report the group of that other file.
+  describe('a --group-of path that is not UTF-8', () => {
+    const files = "touch \"$(printf '/mnt/\\357\\277\\275')\" && chgrp 997 \"$(printf '/mnt/\\357\\277\\275')\" && touch \"$(printf '/mnt/\\377')\" && chgrp 996 \"$(printf '/mnt/\\377')\"";
+    const viaShell = (script: string) => ({ setup: files, wrapper: ['bash', '-c', script] });
+    it('--check refuses it as a run does, and never shows the gid of the U+FFFD-named file', () => {
+      const arg = run([], viaShell(`exec "$0" --check --group-of "$(printf '/mnt/\\377')" ops`));
+      expect({ status: arg.status, stdout: arg.stdout }).toEqual({ status: 125, stdout: '' });
+      expect(arg.stderr).toMatch(/^stepdown: [^\n]*not valid UTF-8[^\n]*\n$/);
+      const env = run([], viaShell(`STEPDOWN_GROUP_OF="$(printf '/mnt/\\377')" exec "$0" --check ops`));
+      expect({ status: env.status, stdout: env.stdout }).toEqual({ status: 125, stdout: '' });
+      expect(env.stderr).toMatch(/^stepdown: [^\n]*STEPDOWN_GROUP_OF is not valid UTF-8[^\n]*\n$/);
+    });
+    it('a run refuses it (holds today)', () => {
+      const r = run([], viaShell(`exec "$0" --group-of "$(printf '/mnt/\\377')" ops -- true`));
+      expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 125, stdout: '' });
+      expect(r.stderr).toMatch(/^stepdown: argument 2 \('\/mnt\/\\xff'\) is not valid UTF-8[^\n]*\n$/);
+    });
+  });
 });

@@ -104,4 +104,24 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of under attack ($name)', (s
       expect(r.stderr).toMatch(/^stepdown: argument 2 \('\/mnt\/\\xff'\) is not valid UTF-8[^\n]*\n$/);
     });
   });
+
+  // Started as non-root, the --group-of check runs before decideDrop and words its refusal as if
+  // the process already were the target: a process of another uid, or one already holding the
+  // ids a --remap asks for, is told it runs as ids it does not have.
+  describe('started as non-root', () => {
+    const sock = 'touch /mnt/sock && chgrp 998 /mnt/sock';
+    const as = (ids: string) => ({ setup: sock, wrapper: ['setpriv', `--reuid=${ids}`, `--regid=${ids}`, '--clear-groups', '--'] });
+    it('as another uid: the same refusal as without --group-of (running as 5000, cannot become the user)', () => {
+      const r = run(['--group-of', '/mnt/sock', 'ops', '--', ...w.cmd], as('5000'));
+      refusedOnly(r, 'running as uid 5000 gid 5000, not root, so cannot become uid 10001 gid 10001; start the container as root, or run it as uid 10001 gid 10001 (docker run --user 10001:10001)');
+    });
+    it('already the --remap ids: the refusal names the ids the process runs as', () => {
+      const r = run(['--remap', '4000:4000', '--group-of', '/mnt/sock', 'ops', '--', ...w.cmd], as('4000'));
+      refusedOnly(
+        r,
+        '--group-of /mnt/sock: already running as uid 4000 gid 4000, without gid 998, and a process that is not root cannot add groups; add it to the pod spec (securityContext.supplementalGroups: [998]) or run with docker run --group-add 998, or start the container as root',
+      );
+      unchanged();
+    });
+  });
 });

@@ -75,6 +75,15 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of under attack ($name)', (s
       expect([c.status, c.stderr.replace(/^sh: .*getcwd.*\n/m, '')]).toEqual([0, '']);
       expect(c.stdout).toMatch(/^uid=10001\(ops\) gid=10001\(ops\) groups=10001\(ops\),998 home=/);
     });
+    it('--remap with a relative --chown is refused in one line naming it, not an internal error, before anything changes', () => {
+      const r = run(['--remap', '4000:4000', '--chown', 'data', 'ops', '--', ...w.cmd], { setup: gone });
+      expect(r.status).toBe(125);
+      const err = r.stderr.replace(/^sh: .*getcwd.*\n/m, '');
+      expect(err).not.toContain('internal error');
+      expect(err).toMatch(/^stepdown: --chown data: [^\n]*working directory[^\n]*\n$/);
+      expect(w.ran()).toBe(false);
+      unchanged();
+    });
     it('a relative --group-of path is refused in one line naming the path, not an internal error', () => {
       const r = run(['--group-of', 'sock', 'ops', '--', ...w.cmd], { setup: gone });
       expect(r.status).toBe(125);

@@ -1,4 +1,4 @@
-// Adversarial review of --group-of: what it must refuse, and when. Each run binds its own /etc
+// Adversarial review of --group-of and --remap: what they must refuse, when, and in what words. Each run binds its own /etc
 // (remap-world), /home and /root, and mounts a private root-owned tmpfs over /mnt for the
 // sockets, volumes and links, so nothing on the machine is read or changed.
 import * as fs from 'node:fs';
@@ -13,7 +13,7 @@ const replaceable = (p: string, dir: string, why: string, uid: number, gid: numb
   `--group-of ${p}: ${dir} ${why}, so uid ${uid} (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
   `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${gid} in /etc/group`;
 
-describe.skipIf(!IS_ROOT).each(subjects())('--group-of under attack ($name)', (subject: Subject) => {
+describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack ($name)', (subject: Subject) => {
   let w: ReturnType<typeof world>;
   let home: string;
   beforeEach(() => {

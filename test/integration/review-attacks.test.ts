@@ -9,9 +9,9 @@ import { owner, world } from '../helpers/remap-world.js';
 
 const MNT = 'mount -t tmpfs -o mode=0755 stepdown-test /mnt && touch /mnt/secret && chgrp 990 /mnt/secret && chmod 640 /mnt/secret';
 
-const replaceable = (p: string, dir: string, why: string, uid: number, gid: number) =>
-  `--group-of ${p}: ${dir} ${why}, so uid ${uid} (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
-  `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${gid} in /etc/group`;
+const replaceable = (p: string, dir: string, why: string, gid: number) =>
+  `--group-of ${p}: ${dir} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
+  `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${gid} in /etc/group`;
 
 describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack ($name)', (subject: Subject) => {
   let w: ReturnType<typeof world>;
@@ -42,7 +42,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack 
     const r = run(['--match', '/mnt/vol', '--group-of', '/mnt/vol/sock', 'ops', '--', ...w.cmd], {
       setup: 'mkdir /mnt/vol && chown 4000:4000 /mnt/vol && ln -s /mnt/secret /mnt/vol/sock',
     });
-    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 4000, 990));
+    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 990));
     unchanged();
   });
 
@@ -50,7 +50,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack 
     const r = run(['--remap', '4000:4000', '--group-of', '/mnt/vol/sock', 'ops', '--', ...w.cmd], {
       setup: 'mkdir /mnt/vol && chown 4000:4000 /mnt/vol && ln -s /mnt/secret /mnt/vol/sock',
     });
-    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 4000, 990));
+    refusedOnly(r, replaceable('/mnt/vol/sock', '/mnt/vol', 'is owned by uid 4000', 990));
     unchanged();
   });
 
@@ -58,36 +58,53 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack 
     const r = run(['--remap', '4001:4000', '--group-of', '/mnt/run/sock', 'ops', '--', ...w.cmd], {
       setup: 'mkdir -m 775 /mnt/run && chgrp 4000 /mnt/run && ln -s /mnt/secret /mnt/run/sock',
     });
-    refusedOnly(r, replaceable('/mnt/run/sock', '/mnt/run', 'is writable by its group 4000', 4001, 990));
+    refusedOnly(r, replaceable('/mnt/run/sock', '/mnt/run', 'is writable by its group 4000', 990));
     unchanged();
+  });
+
+  // The pre-check judges the identity the planned /etc gives: the new primary gid is the user's,
+  // so a path of that group passes wherever it is, before and after the remap.
+  it('--remap: a path of the new primary gid on a directory the new uid owns is the user\'s own group, not refused', () => {
+    const r = run(['-q', '--remap', '4000:4000', '--group-of', '/mnt/vol/sock', 'ops', '--', ...PROBE], {
+      setup: 'mkdir /mnt/vol && chown 4000:4000 /mnt/vol && touch /mnt/vol/sock && chgrp 4000 /mnt/vol/sock',
+    });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(identityOf(r.stdout)).toBe('4000:4000:4000');
   });
 
   // process.cwd() throws when the working directory was removed (a `docker exec -w` into a
   // directory deleted since, a shell left in a removed directory). An absolute path does not
   // depend on it, and a relative one must get a one-line stepdown error, not `internal error`.
+  // dash says `sh: 0: getcwd() failed` on start (the npm launcher's /bin/sh, the probe's sh): not stepdown's lines.
   describe('the working directory was removed', () => {
     const gone = 'touch /mnt/sock && chgrp 998 /mnt/sock && mkdir /mnt/cwd && cd /mnt/cwd && rmdir /mnt/cwd';
     it('an absolute --group-of path still works, in a run and in --check', () => {
       const r = run(['--group-of', '/mnt/sock', 'ops', '--', ...PROBE], { setup: gone });
-      expect([r.status, r.stderr.replace(/^sh: .*getcwd.*\n/m, '')]).toEqual([0, '']);
+      expect([r.status, r.stderr.replace(/^sh: .*getcwd.*\n/gm, '')]).toEqual([0, '']);
       expect(identityOf(r.stdout)).toBe('10001:10001:998 10001');
       const c = run(['--check', '--group-of', '/mnt/sock', 'ops'], { setup: gone });
-      expect([c.status, c.stderr.replace(/^sh: .*getcwd.*\n/m, '')]).toEqual([0, '']);
+      expect([c.status, c.stderr.replace(/^sh: .*getcwd.*\n/gm, '')]).toEqual([0, '']);
       expect(c.stdout).toMatch(/^uid=10001\(ops\) gid=10001\(ops\) groups=10001\(ops\),998 home=/);
     });
     it('--remap with a relative --chown is refused in one line naming it, not an internal error, before anything changes', () => {
       const r = run(['--remap', '4000:4000', '--chown', 'data', 'ops', '--', ...w.cmd], { setup: gone });
       expect(r.status).toBe(125);
-      const err = r.stderr.replace(/^sh: .*getcwd.*\n/m, '');
+      const err = r.stderr.replace(/^sh: .*getcwd.*\n/gm, '');
       expect(err).not.toContain('internal error');
       expect(err).toMatch(/^stepdown: --chown data: [^\n]*working directory[^\n]*\n$/);
+      expect(w.ran()).toBe(false);
+      unchanged();
+    });
+    it('a relative --match path is refused in one line naming it (not "no such file"), before anything changes', () => {
+      const r = run(['--match', 'vol', 'ops', '--', ...w.cmd], { setup: gone });
+      expect([r.status, r.stderr.replace(/^sh: .*getcwd.*\n/gm, '')]).toEqual([125, 'stepdown: --match vol: a relative path, and the working directory cannot be read (removed?); give the absolute path\n']);
       expect(w.ran()).toBe(false);
       unchanged();
     });
     it('a relative --group-of path is refused in one line naming the path, not an internal error', () => {
       const r = run(['--group-of', 'sock', 'ops', '--', ...w.cmd], { setup: gone });
       expect(r.status).toBe(125);
-      const err = r.stderr.replace(/^sh: .*getcwd.*\n/m, '');
+      const err = r.stderr.replace(/^sh: .*getcwd.*\n/gm, '');
       expect(err).not.toContain('internal error');
       expect(err).toMatch(/^stepdown: --group-of sock: [^\n]*working directory[^\n]*\n$/);
       expect(w.ran()).toBe(false);

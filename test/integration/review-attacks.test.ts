@@ -124,6 +124,14 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of and --remap under attack 
       expect({ status: env.status, stdout: env.stdout }).toEqual({ status: 125, stdout: '' });
       expect(env.stderr).toMatch(/^stepdown: [^\n]*STEPDOWN_GROUP_OF is not valid UTF-8[^\n]*\n$/);
     });
+    it('--check refuses any argument that is not UTF-8, as a run does (a U+FFFD user-spec names another user)', () => {
+      const r = run([], viaShell(`exec "$0" --check "$(printf 'ops\\377')"`));
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        status: 125,
+        stdout: '',
+        stderr: "stepdown: argument 2 ('ops\\xff') is not valid UTF-8: Node would pass other bytes on, so nothing was run; use UTF-8, or gosu for other bytes\n",
+      });
+    });
     it('a run refuses it (holds today)', () => {
       const r = run([], viaShell(`exec "$0" --group-of "$(printf '/mnt/\\377')" ops -- true`));
       expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 125, stdout: '' });

@@ -55,12 +55,13 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
 
 /** Every refusal --group-of can give after the remap is given now, before /etc is written: the
  * identity judged is the one the planned /etc gives the user (its new ids and groups). The
- * directory rule does not depend on anyone's ids, re-owning moves a directory only from the
- * user's old ids to its new ones (never to or from root's), and a file's group changes only from the user's old gid to its new one
- * (which it holds afterwards); so a path refused later is refused here. The reverse does not
- * quite hold: a file of the user's old gid in a tree the remap re-owns, reached through a
- * directory root alone cannot change, is refused here though it would be the user's own group
- * afterwards. A planning refusal is left to the remap, which gives the same one. */
+ * directory rule depends on no one's ids, re-owning moves a directory only from the user's old
+ * ids to its new ones (never to or from root's), and a file's group changes only from the
+ * user's old gid to its new one (which it holds afterwards); so a path refused later is refused
+ * here. The reverse does not quite hold: a file of the user's old gid in a tree the remap
+ * re-owns, reached through a directory root alone cannot change, is refused here though it
+ * would be the user's own group afterwards. A planning refusal is left to the remap, which
+ * gives the same one. */
 function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): void {
   let after: EtcDb;
   try {
@@ -74,7 +75,7 @@ function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: 
 }
 
 /** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc.
- * wanted is called after the group-count check, so a --match path is examined only then, as before. */
+ * Without --group-of, wanted is first called after the group-count check, so a --match path is examined only then. */
 async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
   const notice = (line: string) => inv.quiet || tell(line);
   // too many groups is refused before the remap writes anything (membership does not change)

@@ -59,8 +59,8 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
  * ids to its new ones (never to or from root's), and a file's group changes only from the
  * user's old gid to its new one (which it holds afterwards); so a path refused later is refused
  * here. The reverse does not quite hold: a file of the user's old gid in a tree the remap
- * re-owns, reached through a directory root alone cannot change, is refused here though it
- * would be the user's own group afterwards. A planning refusal is left to the remap, which
+ * re-owns, reached through a directory not root's alone (say the user's home), is refused here
+ * though it would be the user's own group afterwards. A planning refusal is left to the remap, which
  * gives the same one. */
 function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): void {
   let after: EtcDb;

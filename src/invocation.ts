@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { type RemapIds, parseRemapIds } from './remap/remap-arg.js';
 import { fail } from './system/errors.js';
+import { absolutePath } from './system/working-directory.js';
 
 export type Invocation =
   | { kind: 'print'; text: string }
@@ -71,7 +72,7 @@ export function toInvocation(opts: ParsedOptions, args: string[], env: OptionEnv
   const remap = remapOption(opts, env.remap, match);
   if (opts.chown.length > 0 && match === undefined && remap === undefined) fail('--chown only applies with --match or --remap (it re-owns trees after a remap)');
   // every spelling of / (`//`, `/.`, `/tmp/..`); a symlink to / is caught after resolving it
-  for (const p of opts.chown) if (path.resolve(p) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
+  for (const p of opts.chown) if (path.resolve(absolutePath(`--chown ${p}`, p)) === '/') fail(`--chown ${p}: that is / and stepdown refuses to re-own the whole filesystem; name the trees the user owns`);
   if (opts.allowSystemIds && match === undefined && remap === undefined && groupOf.length === 0) fail('--allow-system-ids only applies with --match, --remap or --group-of');
   const inv: Invocation = { kind: 'run', spec, command, chown: opts.chown, quiet: opts.quiet === true, allowSystemIds: opts.allowSystemIds === true };
   if (match !== undefined) inv.match = match;

@@ -38,8 +38,11 @@ async function main(argv: string[]): Promise<number | void> {
   const env = { match: lookup(environ, 'STEPDOWN_MATCH'), remap: lookup(environ, 'STEPDOWN_REMAP'), groupOf: lookup(environ, 'STEPDOWN_GROUP_OF') };
   // commander only for the command lines the hand parser leaves to it (help, errors, --audit)
   const inv = parseCommonArgs(argv, version, env) ?? (await import('./cli.js')).parseArgs(argv, version, env);
-  if (inv.kind === 'run') {
-    refuseAlteredArguments(argv); // before anything is changed: the command would get other bytes
+  if (inv.kind === 'run' || inv.kind === 'check') {
+    // a run: before anything is changed, the command would get other bytes. --check shows what a
+    // run gets, so it refuses the same: a user-spec or --group-of path Node decoded to U+FFFD
+    // names another user or file than the bytes given
+    refuseAlteredArguments(argv);
     refuseAlteredEnviron(original);
   }
   // --audit runs nothing and reports a setuid executable as a failed check instead

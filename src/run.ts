@@ -14,9 +14,10 @@ import { addGroupsOf, walkPath } from './identity/group-of.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity/resolve.js';
 import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
 import { remapUser } from './remap/apply.js';
-import type { RemapSource, WantedIds } from './remap/plan.js';
+import { type RemapPolicy, type RemapSource, type WantedIds, planRemap } from './remap/plan.js';
 import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
+import { absolutePath, workingDirectory } from './system/working-directory.js';
 import { tell } from './system/output.js';
 import { type ProcStatus, groupsOf, idsOf, readStatus } from './system/proc-status.js';
 
@@ -28,11 +29,12 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   let status = readStatus(); // the remap changes neither our ids nor our capabilities
   const { remap: ids, match } = inv; // --remap names the ids, --match reads them from a path (not both: invocation.ts)
   if (ids !== undefined || match !== undefined) {
-    // a --group-of path that is refused now (missing, gid 0, replaceable) is refused after the
-    // remap too: say so before /etc is written
-    if (inv.groupOf !== undefined) withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
-    if (ids !== undefined) db = await remap(inv, () => ids, { remap: ids.text }, spec, db, status, environ);
-    else if (match !== undefined) db = await remap(inv, () => ownerOf(match), { match }, spec, db, status, environ);
+    const source: RemapSource = ids !== undefined ? { remap: ids.text } : { match: match! };
+    // the --match path is looked at once: the pre-check and the remap must judge the same ids
+    let owner: WantedIds | undefined;
+    const wanted = () => (owner ??= ids ?? ownerOf(match!));
+    if (inv.groupOf !== undefined) checkGroupsOfBeforeRemap(inv, wanted(), source, spec, db, status, environ);
+    db = await remap(inv, wanted, source, spec, db, status, environ);
   }
   // after the remap: re-owning can change the group of a --group-of path
   const target = withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
@@ -51,8 +53,29 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
   execTarget(found, [name, ...args], env, status);
 }
 
+/** Every refusal --group-of can give after the remap is given now, before /etc is written: the
+ * identity judged is the one the planned /etc gives the user (its new ids and groups). The
+ * directory rule depends on no one's ids, re-owning moves a directory only from the user's old
+ * ids to its new ones (never to or from root's), and a file's group changes only from the
+ * user's old gid to its new one (which it holds afterwards); so a path refused later is refused
+ * here. The reverse does not quite hold: a file of the user's old gid in a tree the remap
+ * re-owns, reached through a directory not root's alone (say the user's home), is refused here
+ * though it would be the user's own group afterwards. A planning refusal is left to the remap, which
+ * gives the same one. */
+function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): void {
+  let after: EtcDb;
+  try {
+    const plan = planRemap(spec, db, owner, source, remapPolicy(inv, environ));
+    after = { passwd: plan.passwd ?? db.passwd, group: plan.group ?? db.group };
+  } catch (err) {
+    if (err instanceof StepdownError) return;
+    throw err;
+  }
+  withGroupsOf(resolveIdentity(spec, after), inv, after, status, environ);
+}
+
 /** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc.
- * wanted is called after the group-count check, so a --match path is examined only then, as before. */
+ * Without --group-of, wanted is first called after the group-count check, so a --match path is examined only then. */
 async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<EtcDb> {
   const notice = (line: string) => inv.quiet || tell(line);
   // too many groups is refused before the remap writes anything (membership does not change)
@@ -61,7 +84,7 @@ async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapS
   return remapUser(spec, wanted(), source, {
     chown: inv.chown,
     ...rights,
-    policy: { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') },
+    policy: remapPolicy(inv, environ),
     notice,
     readDb,
     lockWaitMs: testKnob(environ, 'STEPDOWN_TEST_LOCK_WAIT_MS') ?? 30_000,
@@ -75,7 +98,7 @@ async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapS
  * make lstat follow the link. */
 function ownerOf(file: string): { uid: number; gid: number } {
   try {
-    const st = fs.lstatSync(path.resolve(file));
+    const st = fs.lstatSync(path.resolve(absolutePath(`--match ${file}`, file)));
     if (st.isSymbolicLink()) {
       fail(`--match ${file} is a symbolic link; a remap takes its owner from the path itself, never from where a link points (it could be changed to point anywhere): name the mount point, or the directory it leads to`);
     }
@@ -87,17 +110,24 @@ function ownerOf(file: string): { uid: number; gid: number } {
 }
 
 /** --group-of: the target plus the groups owning those paths, looked up now (as root, or as the
- * target in a pass-through start, which can only proceed if it holds them already). */
+ * target in a pass-through start, which can only proceed if it holds them already). A process
+ * that is neither gets decideDrop's refusal, as it would without --group-of. */
 export function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Identity {
   if (inv.groupOf === undefined) return target;
-  const found = inv.groupOf.map((p) => walkPath(p, process.cwd(), { lstat: (f) => statOf(fs.lstatSync(f)), readlink: (f) => fs.readlinkSync(f) }));
+  const root = remapRights(status).root;
+  if (!root) decideDrop(status, target);
+  const found = inv.groupOf.map((p) => walkPath(p, p.startsWith('/') ? '/' : workingDirectory(`--group-of ${p}`), { lstat: (f) => statOf(fs.lstatSync(f)), readlink: (f) => fs.readlinkSync(f) }));
   const held = [...(groupsOf(status) ?? []), ...(idsOf(status, 'Gid')?.slice(1, 2) ?? [])];
   const allowSystemIds = inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
-  return addGroupsOf(target, found, { root: remapRights(status).root, held, group: db.group, allowSystemIds });
+  return addGroupsOf(target, found, { root, held, group: db.group, allowSystemIds });
 }
 
 function statOf(st: fs.Stats) {
   return { uid: st.uid, gid: st.gid, mode: st.mode, isDirectory: st.isDirectory(), isSymbolicLink: st.isSymbolicLink() };
+}
+
+function remapPolicy(inv: RunInvocation, environ: Environ): RemapPolicy {
+  return { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') };
 }
 
 function envFlag(environ: Environ, name: string): boolean {

@@ -3,14 +3,16 @@
 // never written.
 //
 // The operator names the path, but the gid is chosen by whoever can change what the path leads
-// to. The command (the target user) must not be able to choose it: otherwise, before its next
-// start, it could put a symlink or hard link to /etc/shadow, /dev/sda or /dev/kmem where the
-// path was and so get group shadow, disk or kmem. So the path is walked by hand (lstat and
-// readlink only: nothing is opened, a FIFO cannot block) and a gid the target does not already
-// have is refused when any directory looked in on the way (the one holding the file, those
-// holding every symlink followed) is owned by the target or writable by it through its mode bits
-// (write for others, or for a group the target has or gets here). A symlink itself cannot be
-// changed, only replaced through its directory. A root target can give itself any group anyway.
+// to. Only root may choose it: otherwise the command (the target user), or another account of
+// the container, could put a symlink or hard link to /etc/shadow, /dev/sda or /dev/kmem where the
+// path was before the next start and so choose group shadow, disk or kmem for the user. So the
+// path is walked by hand (lstat and readlink only: nothing is opened, a FIFO cannot block) and a
+// gid the target does not already have is refused unless every directory looked in on the way
+// (the one holding the file, those holding every symlink followed) can be changed by root alone:
+// owned by uid 0, not writable by others, and not writable by its group unless that is group 0.
+// The rule depends on no one's ids, so it gives the same answer before and after a remap. A
+// symlink itself cannot be changed, only replaced through its directory. A root target can give
+// itself any group anyway.
 import { fail } from '../system/errors.js';
 import { type EtcFile, NO_ID, parseGroup, shown } from '../system/etc-files.js';
 import { PRIVILEGED_NAMES } from '../remap/plan.js';
@@ -125,7 +127,8 @@ const DEVICE_GROUPS = ['docker', 'podman', 'lxd', 'libvirt', 'kvm', 'input', 'vi
 export const GROUP_OF_REFUSED: readonly string[] = PRIVILEGED_NAMES.filter((n) => !DEVICE_GROUPS.includes(n));
 
 export interface GroupOfContext {
-  /** running as root (a drop follows); otherwise already the target (pass-through) */
+  /** running as root (a drop follows); otherwise already the target (pass-through: the caller
+   * has made sure with decideDrop, so a process of another uid gets that refusal instead) */
   root: boolean;
   /** pass-through: the groups this process holds (its Groups line and gid) */
   held: number[];
@@ -153,20 +156,19 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
         `add it to the pod spec (securityContext.supplementalGroups: [${list}]) or run with docker run ${added.map((g) => `--group-add ${g}`).join(' ')}, or start the container as root`,
     );
   }
-  const gets = new Set([...target.groups, ...added]);
   const groups = parseGroup(ctx.group).entries;
   for (const f of found) {
     if (has.has(f.gid)) continue;
     if (target.uid !== 0) {
       for (const d of f.looked) {
         const why =
-          d.uid === target.uid ? `is owned by uid ${target.uid}` :
+          d.uid !== 0 ? `is owned by uid ${d.uid}` :
           d.mode & 0o002 ? 'is writable by everyone' :
-          d.mode & 0o020 && gets.has(d.gid) ? `is writable by its group ${d.gid}` : undefined;
+          d.mode & 0o020 && d.gid !== 0 ? `is writable by its group ${d.gid}` : undefined;
         if (why === undefined) continue;
         fail(
-          `--group-of ${f.path}: ${d.dir} ${why}, so uid ${target.uid} (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
-            `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${f.gid} in /etc/group`,
+          `--group-of ${f.path}: ${d.dir} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
+            `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${f.gid} in /etc/group`,
         );
       }
     }

@@ -55,10 +55,11 @@ export interface RemapPlan {
   notices: string[];
 }
 
-/** Group names that carry rights in an image: reading secrets or logs, raw devices, terminals,
- * administration, container or VM control. Refused at any id. */
+/** Group names that carry rights in an image: reading secrets, private keys (ssl-cert reads
+ * /etc/ssl/private, ssh_keys the SSH host keys) or logs, raw devices, terminals, administration,
+ * container or VM control. Refused at any id. */
 export const PRIVILEGED_NAMES: readonly string[] = [
-  'root', 'shadow', 'disk', 'kmem', 'mem', 'tty', 'utmp', 'adm', 'sudo', 'wheel', 'admin', 'staff',
+  'root', 'shadow', 'ssl-cert', 'ssh_keys', 'disk', 'kmem', 'mem', 'tty', 'utmp', 'adm', 'sudo', 'wheel', 'admin', 'staff',
   'sys', 'bin', 'daemon', 'operator', 'backup', 'systemd-journal', 'docker', 'podman', 'lxd', 'libvirt', 'kvm',
   'input', 'video', 'render', 'dialout', 'uucp',
 ];

@@ -55,19 +55,22 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
     refused(['ops'], '--group-of /mnt/gone/sock: no such file or directory (at /mnt/gone); mount the socket or device there, or leave out --group-of', { env: { STEPDOWN_GROUP_OF: '/mnt/gone/sock' } });
   });
 
-  it("a path the user could have replaced (a link or hard link planted in a directory it owns or can write) is refused", () => {
+  it("a path through a directory root alone cannot change (a link or hard link planted there) is refused", () => {
     const plant = (cmd: string) => ({ setup: cmd });
     const rule = (path: string, dir: string, why: string, gid: number) =>
-      `--group-of ${path}: ${dir} ${why}, so uid 1500 (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ` +
-      `name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid ${gid} in /etc/group`;
+      `--group-of ${path}: ${dir} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
+      `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${gid} in /etc/group`;
     refused(['--group-of', '/mnt/app/docker.sock', 'ops'], rule('/mnt/app/docker.sock', '/mnt/app', 'is owned by uid 1500', 990), plant('ln -s /mnt/secret /mnt/app/docker.sock'));
     refused(['--group-of', '/mnt/app/docker.sock', 'ops'], rule('/mnt/app/docker.sock', '/mnt/app', 'is owned by uid 1500', 990), plant('ln /mnt/secret /mnt/app/docker.sock'));
     // a symlink the user planted on the way to a root-owned directory
     refused(['--group-of', '/mnt/app/d/secret', 'ops'], rule('/mnt/app/d/secret', '/mnt/app', 'is owned by uid 1500', 990), plant('ln -s /mnt /mnt/app/d'));
     refused(['--group-of', '/mnt/w/x', 'ops'], rule('/mnt/w/x', '/mnt/w', 'is writable by everyone', 990), plant('mkdir -m 1777 /mnt/w && ln -s /mnt/secret /mnt/w/x'));
     refused(['--group-of', '/mnt/g/x', 'ops'], rule('/mnt/g/x', '/mnt/g', 'is writable by its group 2000', 990), plant('mkdir -m 775 /mnt/g && chgrp 2000 /mnt/g && ln -s /mnt/secret /mnt/g/x'));
-    // the same paths are fine for a user that cannot write there
-    expect(probe(['--group-of', '/mnt/g/x', 'nobody:nogroup'], plant('mkdir -m 775 /mnt/g && chgrp 2000 /mnt/g && ln -s /mnt/secret /mnt/g/x'))).toBe('65534:65534:990 65534');
+    // another account's directory or group is refused as well: it could plant the link for the user
+    refused(['--group-of', '/mnt/g/x', 'nobody:nogroup'], rule('/mnt/g/x', '/mnt/g', 'is writable by its group 2000', 990), plant('mkdir -m 775 /mnt/g && chgrp 2000 /mnt/g && ln -s /mnt/secret /mnt/g/x'));
+    refused(['--group-of', '/mnt/o/x', 'ops'], rule('/mnt/o/x', '/mnt/o', 'is owned by uid 2002', 990), plant('mkdir /mnt/o && chown 2002:2002 /mnt/o && ln -s /mnt/secret /mnt/o/x'));
+    // root's own group 0 writing a root-owned directory leaves it root's alone
+    expect(probe(['--group-of', '/mnt/r/x', 'ops'], plant('mkdir -m 775 /mnt/r && ln -s /mnt/secret /mnt/r/x'))).toBe('1500:1500:990 1500 2000 2001');
   });
 
   it("a privileged group of the image (shadow) needs --allow-system-ids", () => {
@@ -96,13 +99,12 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
       const opts = { setup: `${vol} && mkdir /mnt/run && touch /mnt/run/sock && chgrp 1500 /mnt/run/sock` };
       expect(probe(['-q', '--match', '/mnt/vol', '--chown', '/mnt/run', '--group-of', '/mnt/run/sock', '--group-of', '/mnt/sock', 'ops'], opts)).toBe('4000:4000:998 2000 2001 4000');
     });
-    // looked up before the remap, /mnt/vol would still be 4000's, not the user's, and pass
     it('a path on the volume (owned by the user after the remap) is refused', () => {
       const opts = { setup: `${vol} && ln -s /mnt/secret /mnt/vol/sock` };
       refused(
         ['-q', '--match', '/mnt/vol', '--group-of', '/mnt/vol/sock', 'ops'],
-        '--group-of /mnt/vol/sock: /mnt/vol is owned by uid 4000, so uid 4000 (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ' +
-          'name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid 990 in /etc/group',
+        '--group-of /mnt/vol/sock: /mnt/vol is owned by uid 4000, so an account other than root could put a link to any file there and choose the group the user gets; ' +
+          'bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid 990 in /etc/group',
         opts,
       );
     });

@@ -53,6 +53,10 @@ const HOST: Record<string, Entry> = {
   '/tmp/x': link('/dev/kvm'),
   '/srv': dir(0, 50, 0o775),
   '/srv/s': file(990),
+  '/opt': dir(2000, 2000),
+  '/opt/other': link('/etc/shadow', 2000),
+  '/adm': dir(0, 0, 0o775),
+  '/adm/sock': file(990),
   '/loop': link('/loop'),
 };
 
@@ -128,17 +132,25 @@ describe('addGroupsOf', () => {
     });
   });
 
-  it('refuses a path the target could replace: a directory on the way owned by it, writable by everyone or by a group it has or gets', () => {
-    expect(refusal(() => decide(['/data/plant']))?.message).toBe(
-      '--group-of /data/plant: /data is owned by uid 1000, so uid 1000 (the user the command runs as) could put a link to any file there before the next start and choose the group it gets; ' +
-        'name a path in directories only root can change (bind-mount the socket or device to e.g. /run or /dev), or give the user gid 42 in /etc/group',
-    );
-    expect(refusal(() => decide(['/tmp/x']))?.message).toMatch(/^--group-of \/tmp\/x: \/tmp is writable by everyone, so uid 1000 /);
-    // /srv is group-writable by gid 50: refused when the target has 50, or gets it from another path
-    expect(decide(['/srv/s']).groups).toEqual([1000, 100, 990]);
-    expect(refusal(() => decide(['/srv/s'], { ...APP, groups: [1000, 50] }))?.message).toMatch(/^--group-of \/srv\/s: \/srv is writable by its group 50, so /);
-    const viaOther = [walk('/srv/s'), { path: '/run/g50', gid: 50, looked: [] }];
-    expect(refusal(() => addGroupsOf(APP, viaOther, AS_ROOT))?.message).toMatch(/^--group-of \/srv\/s: \/srv is writable by its group 50/);
+  const replaceable = (p: string, d: string, why: string, gid: number) =>
+    `--group-of ${p}: ${d} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
+    `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${gid} in /etc/group`;
+
+  it('refuses a gid reached through a directory root alone cannot change: owned by any other uid, writable by everyone, or by a group other than 0', () => {
+    expect(refusal(() => decide(['/data/plant']))).toEqual({ message: replaceable('/data/plant', '/data', 'is owned by uid 1000', 42), exitCode: 125 });
+    // another account of the container could plant the link as well as the user could
+    expect(refusal(() => decide(['/opt/other']))?.message).toBe(replaceable('/opt/other', '/opt', 'is owned by uid 2000', 42));
+    expect(refusal(() => decide(['/tmp/x']))?.message).toBe(replaceable('/tmp/x', '/tmp', 'is writable by everyone', 994));
+    // group-writable by gid 50: refused whether or not the target has or gets 50
+    expect(refusal(() => decide(['/srv/s']))?.message).toBe(replaceable('/srv/s', '/srv', 'is writable by its group 50', 990));
+    expect(refusal(() => decide(['/srv/s'], { ...APP, groups: [1000, 50] }))?.message).toBe(replaceable('/srv/s', '/srv', 'is writable by its group 50', 990));
+    // group 0 is root's: a root-owned directory writable by it is still root's alone
+    expect(decide(['/adm/sock']).groups).toEqual([1000, 100, 990]);
+  });
+
+  it('a gid the target already has is taken whatever the directories (it could choose only its own groups)', () => {
+    expect(decide(['/srv/s'], { ...APP, groups: [1000, 100, 990] }).groups).toEqual([1000, 100, 990]);
+    expect(decide(['/opt/other'], { ...APP, groups: [1000, 100, 42] }).groups).toEqual([1000, 100, 42]);
   });
 
   it('a root target can give itself any group: the ownership rule does not apply', () => {

@@ -88,7 +88,7 @@ describe('planRemap', () => {
 
 describe('planRemap: never root, never a system id by accident', () => {
   const SYS_PASSWD = PASSWD + 'app:x:1001:0::/home/app:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33::/var/www:/bin/sh\nstaffer:x:10005:50::/home/staffer:/bin/sh\n';
-  const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nstaff:x:50:\ndocker:x:2999:\n';
+  const SYS_GROUP = GROUP + 'daemon:x:1:\nshadow:x:42:\nwww-data:x:33:\nusers:x:100:\nstaff:x:50:\ndocker:x:2999:\nssl-cert:x:2998:\nssh_keys:x:2997:\n';
   const sys = { passwd: splitLines(SYS_PASSWD), group: splitLines(SYS_GROUP) };
   const p = (spec: string, uid: number, gid: number, allowSystemIds = false) => planRemap(parseUserSpec(spec), sys, { uid, gid }, { match: '/data' }, { allowSystemIds });
 
@@ -111,6 +111,8 @@ describe('planRemap: never root, never a system id by accident', () => {
     [4321, 1, /gid 1, which is group daemon/],
     [4321, 50, /gid 50, which is group staff/],
     [4321, 2999, /gid 2999, which is group docker/], // a privileged name above 1000
+    [4321, 2998, /gid 2998, which is group ssl-cert/], // reads private keys (/etc/ssl/private)
+    [4321, 2997, /gid 2997, which is group ssh_keys/], // reads the SSH host keys
   ])('refuses %i:%i without the opt-in; accepts it with', (uid, gid, message) => {
     expect(() => p('ops', uid, gid)).toThrow(message);
     expect(() => p('ops', uid, gid)).toThrow('or pass --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1) to accept it');

@@ -34,6 +34,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('the exec\'d process ($name)', (subje
     expect(f.SigBlk).toBe('0000000000000000');
   });
 
+  // every signal a parent can ignore but the real-time ones (a README limit), and only the two
+  // Node ignores itself (then stepdown does not look further than SigIgn's two bits)
+  it.each([
+    ['every signal 1-31 but KILL and STOP', 'HUP INT QUIT ILL TRAP ABRT BUS FPE USR1 SEGV USR2 PIPE ALRM TERM 16 CHLD CONT TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS', '000000007ffafeff'],
+    ['only SIGPIPE and SIGXFSZ', 'PIPE XFSZ', '0000000001001000'],
+  ])('has no ignored signal when the caller ignored %s', (_, signals, callerMask) => {
+    const r = stepdown(subject, ['nobody', 'cat', '/proc/self/status'], {
+      wrapper: ['sh', '-c', `trap "" ${signals}; grep -q "^SigIgn:.${callerMask}$" /proc/$$/status || exit 99; exec "$@"`, 'sh'],
+    });
+    expect(r.status).toBe(0);
+    expect(statusFields(r.stdout).SigIgn).toBe('0000000000000000');
+  });
+
   it('dies of SIGPIPE like any program (yes | head), instead of seeing EPIPE', () => {
     const sh = stepdown(subject, ['nobody', 'sh', '-c', '(yes; echo "yes exited $?" >&2) | head -c1 >/dev/null']);
     expect(sh.stderr).toBe('yes exited 141\n');

@@ -102,6 +102,30 @@ describe.skipIf(!IS_ROOT).each(subjects())('the exec\'d process ($name)', (subje
     expect(got).toEqual({ ...env, HOME: '/nonexistent' });
   });
 
+  it('passes non-ASCII, BOMs and U+FFFD in names, values and arguments byte for byte; drops `=x` and entries with no `=`', () => {
+    // the caller's execve gets exactly these entries (env(1) would reorder and drop some)
+    const entries = [
+      `PATH=${BASE_PATH}`, '\uFEFFBOM=\uFEFFstart', 'CAFÉ=crème brûlée', 'X=\uFFFD', '=empty-name', 'no-equals', 'EMOJI=😀\u0301',
+      '__proto__=p', 'Ü=1', 'Ü=2', 'LAST=€',
+    ];
+    const wrapper = [
+      '/usr/bin/python3', '-c',
+      "import ctypes, sys\n" +
+        "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
+        "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
+        "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
+      ...entries, '--',
+    ];
+    const args = ['é', '\uFEFF', '\uFFFD', '', '😀 x', '--version'];
+    const r = stepdown(subject, ['nobody', '/bin/sh', '-c', 'printf "%s\\0" "$@"; printf "\\1"; cat /proc/$$/environ', 'sh', ...args], { env: { PATH: undefined }, wrapper });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const [argOut, envOut] = r.stdout.split('\x01');
+    expect(argOut!.split('\0').slice(0, -1)).toEqual(args);
+    expect(envOut!.split('\0').slice(0, -1)).toEqual([
+      `PATH=${BASE_PATH}`, '\uFEFFBOM=\uFEFFstart', 'CAFÉ=crème brûlée', 'X=\uFFFD', 'EMOJI=😀\u0301', '__proto__=p', 'Ü=1', 'LAST=€', 'HOME=/nonexistent',
+    ]);
+  });
+
   it('NODE_OPTIONS is for the app: not run inside stepdown as root, not breaking it, handed over unchanged', () => {
     fs.chmodSync(dir, 0o1777); // the app (nobody) must be able to write the marker
     const evil = path.join(dir, 'evil.js');

@@ -34,6 +34,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('the exec\'d process ($name)', (subje
     expect(f.SigBlk).toBe('0000000000000000');
   });
 
+  // every signal a parent can ignore but the real-time ones (a README limit), and only the two
+  // Node ignores itself (then stepdown does not look further than SigIgn's two bits)
+  it.each([
+    ['every signal 1-31 but KILL and STOP', 'HUP INT QUIT ILL TRAP ABRT BUS FPE USR1 SEGV USR2 PIPE ALRM TERM 16 CHLD CONT TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS', '000000007ffafeff'],
+    ['only SIGPIPE and SIGXFSZ', 'PIPE XFSZ', '0000000001001000'],
+  ])('has no ignored signal when the caller ignored %s', (_, signals, callerMask) => {
+    const r = stepdown(subject, ['nobody', 'cat', '/proc/self/status'], {
+      wrapper: ['sh', '-c', `trap "" ${signals}; grep -q "^SigIgn:.${callerMask}$" /proc/$$/status || exit 99; exec "$@"`, 'sh'],
+    });
+    expect(r.status).toBe(0);
+    expect(statusFields(r.stdout).SigIgn).toBe('0000000000000000');
+  });
+
   it('dies of SIGPIPE like any program (yes | head), instead of seeing EPIPE', () => {
     const sh = stepdown(subject, ['nobody', 'sh', '-c', '(yes; echo "yes exited $?" >&2) | head -c1 >/dev/null']);
     expect(sh.stderr).toBe('yes exited 141\n');
@@ -87,6 +100,30 @@ describe.skipIf(!IS_ROOT).each(subjects())('the exec\'d process ($name)', (subje
     expect(r.stdout).not.toMatch(/(^|\0)(PWD|SHLVL|STEPDOWN_ENVIRON)=/); // nothing a shell would add
     const got = Object.fromEntries(r.stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     expect(got).toEqual({ ...env, HOME: '/nonexistent' });
+  });
+
+  it('passes non-ASCII, BOMs and U+FFFD in names, values and arguments byte for byte; drops `=x` and entries with no `=`', () => {
+    // the caller's execve gets exactly these entries (env(1) would reorder and drop some)
+    const entries = [
+      `PATH=${BASE_PATH}`, '\uFEFFBOM=\uFEFFstart', 'CAFÉ=crème brûlée', 'X=\uFFFD', '=empty-name', 'no-equals', 'EMOJI=😀\u0301',
+      '__proto__=p', 'Ü=1', 'Ü=2', 'LAST=€',
+    ];
+    const wrapper = [
+      '/usr/bin/python3', '-c',
+      "import ctypes, sys\n" +
+        "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
+        "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
+        "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
+      ...entries, '--',
+    ];
+    const args = ['é', '\uFEFF', '\uFFFD', '', '😀 x', '--version'];
+    const r = stepdown(subject, ['nobody', '/bin/sh', '-c', 'printf "%s\\0" "$@"; printf "\\1"; cat /proc/$$/environ', 'sh', ...args], { env: { PATH: undefined }, wrapper });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const [argOut, envOut] = r.stdout.split('\x01');
+    expect(argOut!.split('\0').slice(0, -1)).toEqual(args);
+    expect(envOut!.split('\0').slice(0, -1)).toEqual([
+      `PATH=${BASE_PATH}`, '\uFEFFBOM=\uFEFFstart', 'CAFÉ=crème brûlée', 'X=\uFFFD', 'EMOJI=😀\u0301', '__proto__=p', 'Ü=1', 'LAST=€', 'HOME=/nonexistent',
+    ]);
   });
 
   it('NODE_OPTIONS is for the app: not run inside stepdown as root, not breaking it, handed over unchanged', () => {

@@ -40,6 +40,12 @@ describe('parseArgs', () => {
     expect(() => parse(...argv)).toThrow(message);
   });
 
+  // commander puts its suggestion on a second line; main.ts would print that newline as a
+  // literal `\n` in the middle of the one line (stepdown: unknown option '--chek'\n(Did you mean …)
+  it.each([[['--chek', 'ops']], [['--version=1']], [['--quiet=1', 'ops', 'id']], [['--audit', '--jsn']]])('%j: the suggestion stays on the one line, without a newline', (argv) => {
+    expect(() => parse(...argv)).toThrow(/^unknown option '[^'\n]+' \(Did you mean --[a-z-]+\?\); see 'stepdown --help'$/);
+  });
+
   it('reads repeated --group-of; STEPDOWN_GROUP_OF (colon-separated) applies only when no --group-of is given; empty means off', () => {
     const withEnv = (env: string | undefined, ...argv: string[]) => parseArgs(argv, 'v', { groupOf: env });
     expect(parse('--group-of', '/run/docker.sock', '--group-of', '/dev/kvm', 'ops', 'id')).toEqual({

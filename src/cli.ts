@@ -60,7 +60,8 @@ export function parseArgs(argv: string[], version: string, env: OptionEnv = {}):
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { kind: 'print', text: printed };
-      fail(`${err.message.replace(/^error: /, '')}; see 'stepdown --help'`);
+      // commander puts its "(Did you mean …?)" hint on a line of its own: keep the message one line
+      fail(`${err.message.replace(/^error: /, '').replace(/\n/g, ' ')}; see 'stepdown --help'`);
     }
     throw err;
   }

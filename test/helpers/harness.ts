@@ -132,3 +132,14 @@ export function identityOf(statusText: string): string {
 
 /** A command that prints its own /proc status and then HOME (sh is the exec'd process: $$). */
 export const PROBE = ['/bin/sh', '-c', 'cat /proc/$$/status; printf "HOME=%s\\n" "$HOME"'];
+
+/** A wrapper that execs the rest of its arguments with exactly the entries before `--` as its
+ * environment, duplicates and all (env(1), Python's os.execve and Node's take a mapping). */
+export const RAW_ENV = (...entries: string[]) => [
+  '/usr/bin/python3', '-c',
+  "import ctypes, sys\n" +
+    "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
+    "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
+    "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
+  ...entries, '--',
+];

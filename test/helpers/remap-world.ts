@@ -1,9 +1,10 @@
 // A remap world for root integration tests: its own /etc (system accounts, a gid-0 user, group
 // shadow), homes whose files the users own, volumes of any owner, and a command that leaves a
 // mark when it runs (so a refusal can prove nothing ran). Shared by remap-safety and remap-ids.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tempDir } from './harness.js';
+import { BASE_PATH, tempDir } from './harness.js';
 
 export const owner = (p: string) => {
   const st = fs.lstatSync(p);
@@ -52,4 +53,18 @@ export function world() {
   // the command, when it runs, leaves a mark and prints its ids
   const cmd = ['sh', '-c', `touch ${marks}/ran; echo $(id -u):$(id -g):$(id -G)`];
   return { dir, etc, vol, read, ran, cmd, passwd: PASSWD(dir), group: GROUP };
+}
+
+/** Starts argv (asynchronously, so several run at once) in a private mount namespace with `etc`
+ * as /etc and empty /root and /home; settles with its exit code and output. */
+export function startWithEtc(etc: string, argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const script = 'mount --bind "$1" /etc && mount -t tmpfs none /root && mount -t tmpfs none /home && shift && exec "$@"';
+    const c = spawn('unshare', ['--mount', 'sh', '-c', script, 'sh', etc, ...argv], { env: { PATH: BASE_PATH } });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stderr.on('data', (d: Buffer) => (err += d));
+    c.on('exit', (code) => resolve({ code, out, err }));
+  });
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, IS_ROOT, type Subject, statusFields, stepdown, subjects, tempDir } from '../helpers/harness.js';
+import { BASE_PATH, IS_ROOT, RAW_ENV, type Subject, statusFields, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const O_NONBLOCK = 0o4000;
 
@@ -108,14 +108,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('the exec\'d process ($name)', (subje
       `PATH=${BASE_PATH}`, '\uFEFFBOM=\uFEFFstart', 'CAFÉ=crème brûlée', 'X=\uFFFD', '=empty-name', 'no-equals', 'EMOJI=😀\u0301',
       '__proto__=p', 'Ü=1', 'Ü=2', 'LAST=€',
     ];
-    const wrapper = [
-      '/usr/bin/python3', '-c',
-      "import ctypes, sys\n" +
-        "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
-        "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
-        "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
-      ...entries, '--',
-    ];
+    const wrapper = RAW_ENV(...entries);
     const args = ['é', '\uFEFF', '\uFFFD', '', '😀 x', '--version'];
     const r = stepdown(subject, ['nobody', '/bin/sh', '-c', 'printf "%s\\0" "$@"; printf "\\1"; cat /proc/$$/environ', 'sh', ...args], { env: { PATH: undefined }, wrapper });
     expect([r.status, r.stderr]).toEqual([0, '']);

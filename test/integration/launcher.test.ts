@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_GROUP, LAB_PASSWD } from '../helpers/lab.js';
-import { BASE_PATH, IS_ROOT, NODE24, REPO, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
+import { BASE_PATH, IS_ROOT, NODE24, RAW_ENV, REPO, type Subject, stepdown, subjects, tempDir } from '../helpers/harness.js';
 
 const SHELLS: Record<string, string> = {
   dash: 'true',
@@ -16,16 +16,6 @@ const SHELLS: Record<string, string> = {
 /** Node 24 where the default PATH finds it (over Debian's Node 20) */
 const NODE24_ON_USR_BIN = `mount --bind ${NODE24} /usr/bin/node`;
 const ENV_ENTRIES = (out: string) => out.split('\0').filter(Boolean);
-/** A wrapper that execs the rest of its arguments with exactly the entries before `--` as its
- * environment, duplicates and all (env(1), Python's os.execve and Node's take a mapping). */
-const RAW_ENV = (...entries: string[]) => [
-  '/usr/bin/python3', '-c',
-  "import ctypes, sys\n" +
-    "i = sys.argv.index('--'); env = [a.encode() for a in sys.argv[1:i]]; cmd = [a.encode() for a in sys.argv[i + 1:]]\n" +
-    "arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)\n" +
-    "ctypes.CDLL(None).execve(cmd[0], arr(cmd), arr(env)); sys.exit(99)",
-  ...entries, '--',
-];
 /** The first of each name, in order: what the command gets. */
 const FIRST_OF = (entries: string[]) => entries.filter((e, i) => entries.findIndex((f) => f.split('=')[0] === e.split('=')[0]) === i);
 

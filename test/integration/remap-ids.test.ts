@@ -2,12 +2,11 @@
 // with its own /etc, /home and /root. The planner is the one --match uses (remap-safety covers
 // it in depth); these prove the --remap entry reaches it with the given ids and gets the same
 // protections: root and gid 0, system ids and the opt-in, locking, read-only /etc, no-op restart.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BASE_PATH, IS_ROOT, PROBE, type RunOptions, type Subject, identityOf, stepdown, subjects } from '../helpers/harness.js';
-import { owner, world } from '../helpers/remap-world.js';
+import { owner, startWithEtc, world } from '../helpers/remap-world.js';
 
 const CHOOSE = "both ask for a remap: choose one (--match takes the ids from a path's owner, --remap from its argument); an empty STEPDOWN_MATCH or STEPDOWN_REMAP is off";
 
@@ -192,15 +191,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('--remap ($name)', (subject: Subject)
     for (let i = 0; i < 4; i++) {
       if (i > 0) w = world();
       const start = (ids: string, user: string) =>
-        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-          const script = 'mount --bind "$1" /etc && mount -t tmpfs none /root && mount -t tmpfs none /home && shift && exec "$@"';
-          const c = spawn('unshare', ['--mount', 'sh', '-c', script, 'sh', w.etc, 'env', '-i', `PATH=${BASE_PATH}`, `STEPDOWN_REMAP=${ids}`, ...subject.argv, '-q', user, '--', 'id', '-u'], { env: { PATH: BASE_PATH } });
-          let out = '';
-          let err = '';
-          c.stdout.on('data', (d: Buffer) => (out += d));
-          c.stderr.on('data', (d: Buffer) => (err += d));
-          c.on('exit', (code) => resolve({ code, out, err }));
-        });
+        startWithEtc(w.etc, ['env', '-i', `PATH=${BASE_PATH}`, `STEPDOWN_REMAP=${ids}`, ...subject.argv, '-q', user, '--', 'id', '-u']);
       const all = await Promise.all([start('4321:4321', 'ops'), start('5432:5432', 'dev'), start('4321:4321', 'ops')]);
       expect(all).toEqual([
         { code: 0, out: '4321\n', err: '' },

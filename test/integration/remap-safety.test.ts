@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_PATH, IS_ROOT, type RunOptions, type Subject, stepdown, subjects } from '../helpers/harness.js';
-import { owner, world } from '../helpers/remap-world.js';
+import { owner, startWithEtc, world } from '../helpers/remap-world.js';
 
 describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Subject) => {
   let w: ReturnType<typeof world>;
@@ -282,16 +282,7 @@ describe.skipIf(!IS_ROOT).each(subjects())('remap safety ($name)', (subject: Sub
         if (i > 0) w = world();
         const a = w.vol(4321, 4321);
         const b = w.vol(5432, 5432);
-        const start = (v: string, user: string) =>
-          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-            const script = 'mount --bind "$1" /etc && mount -t tmpfs none /root && mount -t tmpfs none /home && shift && exec "$@"';
-            const c = spawn('unshare', ['--mount', 'sh', '-c', script, 'sh', w.etc, ...subject.argv, '-q', '--match', v, user, '--', 'id', '-u'], { env: { PATH: BASE_PATH } });
-            let out = '';
-            let err = '';
-            c.stdout.on('data', (d: Buffer) => (out += d));
-            c.stderr.on('data', (d: Buffer) => (err += d));
-            c.on('exit', (code) => resolve({ code, out, err }));
-          });
+        const start = (v: string, user: string) => startWithEtc(w.etc, [...subject.argv, '-q', '--match', v, user, '--', 'id', '-u']);
         const [ra, rb, rc] = await Promise.all([start(a, 'ops'), start(b, 'dev'), start(a, 'ops')]);
         expect([ra, rb, rc]).toEqual([
           { code: 0, out: '4321\n', err: '' },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
 import { asksOnlyForVersion, parseCommonArgs } from '../../src/cli-fast.js';
 import type { OptionEnv } from '../../src/invocation.js';
+import { prng } from '../helpers/prng.js';
 
 const VERSION = 'stepdown 9.9.9 (node v0)';
 
@@ -32,16 +33,6 @@ const FLAGS = new Set(['--allow-system-ids', '-q', '--quiet', '--check']);
 const VALUES = ['', ' ', '/data', '/', '//', '/tmp/..', '/a', '/a:/b', '1000', '1000:1000', '0', '0:0', '1000:0', '007', 'x', '-q', '4294967296', '--', '-', '--version', '-V', '--match', '-1'];
 const SPECS = ['ops', '0', '1000:1000', '', 'app:app', 'é', '-', '--version'];
 const ENV_VALUES = [undefined, undefined, undefined, undefined, undefined, undefined, '', '/vol', '1000', '0:0', '1000:', '/a:/b', '/a::/b', ':', 'x', ' ', '/'];
-
-/** mulberry32: the same command lines on every run. */
-function prng(seed: number): (n: number) => number {
-  return (n) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 function randomArgv(rnd: (n: number) => number): string[] {
   const pick = (list: string[]) => list[rnd(list.length)]!;

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { type Original, decodeEnviron, escapeBytes } from '../../../src/exec/environ.js';
+import { prng } from '../../helpers/prng.js';
 
 /** The reference: each NUL-terminated entry on its own, split at its first '=' (the reading before the one-piece path). */
 function byEntry(block: Buffer): Original {
@@ -38,16 +39,6 @@ const PIECES = [
 ].map(hex);
 const VALID = 18;
 const KEYS = ['41', 'efbbbf41', 'c3a9', '', '5f5f70726f746f5f5f', '41ff', 'eda080', '3d'].map(hex);
-
-/** mulberry32: the same blocks on every run. */
-function prng(seed: number): (n: number) => number {
-  return (n) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 function randomBlock(rnd: (n: number) => number): Buffer {
   const bytes: number[] = [];

@@ -97,6 +97,7 @@ describe('id fields as glibc reads them (strtoul, then a 32-bit range check)', (
   it.each([
     ['42', 42], [' 42', 42], ['\t\v\f\r 42', 42], ['+42', 42], ['00000000042', 42], ['-0', 0], ['4294967295', 0xffffffff],
     ['-18446744073709551615', 1], // strtoul: -n is 2^64 - n
+    ['0', 0], ['007', 7], ['999999999', 999999999], ['1000000000', 1000000000], ['000000042', 42], // plain digits on either side of 9 of them
   ])('%j is %i', (field, id) => expect(parseId(field)).toBe(id));
   it.each([['42 '], [''], [' '], ['+'], ['+-4'], ['0x10'], ['-1'], ['-4294967295'], ['4294967296'], ['18446744073709551617'], ['4 2']])(
     '%j is no id (glibc skips the line)',

@@ -21,11 +21,12 @@ export interface EtcDb {
 }
 
 export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
-  const passwd = parsePasswd(db.passwd);
-  const group = parseGroup(db.group);
+  // a name is looked up in the lines holding it only; an id, or the groups listing a user, in all
+  const passwd = parsePasswd(db.passwd, spec.user.kind === 'name' ? fromArgv(spec.user.name) : undefined);
   const user = findUser(spec, passwd.entries, passwd.malformed);
 
   if (spec.group) {
+    const group = parseGroup(db.group, spec.group.kind === 'name' ? fromArgv(spec.group.name) : undefined);
     const g = findGroup(spec, spec.group, group.entries, group.malformed);
     const uid = user ? user.uid : (spec.user as { id: number }).id;
     usable(g.gid, 'gid', `group '${g.name ?? g.gid}'`, '/etc/group');
@@ -39,6 +40,7 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
     );
   }
   usable(user.gid, 'gid', `user '${shown(user.name)}'`, '/etc/passwd');
+  const group = parseGroup(db.group);
   // linear in the size of /etc/group, however many groups list the user
   const groups = [user.gid];
   const seen = new Set(groups);

@@ -124,28 +124,32 @@ export interface Malformed {
   name: string;
 }
 
-export function parsePasswd(file: EtcFile): { entries: PasswdEntry[]; malformed: Malformed[] } {
-  return parseEntries(file, (f, line, name) => {
+/** `holding`: parse only the lines holding these bytes; a lookup of one name skips every line that
+ * cannot name it (an entry's name, malformed or not, is part of its line). */
+export function parsePasswd(file: EtcFile, holding?: string): { entries: PasswdEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, holding, (f, line, name) => {
     const uid = parseId(field(f, 2));
     const gid = parseId(field(f, 3));
     return uid === undefined || gid === undefined ? undefined : { line, name, uid, gid, home: field(f, 5) ?? '' };
   });
 }
 
-export function parseGroup(file: EtcFile): { entries: GroupEntry[]; malformed: Malformed[] } {
-  return parseEntries(file, (f, line, name) => {
+export function parseGroup(file: EtcFile, holding?: string): { entries: GroupEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, holding, (f, line, name) => {
     const gid = parseId(field(f, 2));
     return gid === undefined ? undefined : { line, name, gid, members: parseMembers(f.length <= 4 ? (f[3] ?? '') : f.slice(3).join(':')) };
   });
 }
 
 /** Each entry line split on ':'; a line with no name, or that entry() cannot use, is malformed. */
-function parseEntries<T>(file: EtcFile, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
+function parseEntries<T>(file: EtcFile, holding: string | undefined, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
   const entries: T[] = [];
   const malformed: Malformed[] = [];
   const lines = file.lines;
   for (let line = 0; line < lines.length; line++) {
-    const c = content(lines[line]!);
+    const raw = lines[line]!;
+    if (holding !== undefined && !raw.includes(holding)) continue;
+    const c = content(raw);
     if (c === undefined) continue;
     const f = c.split(':');
     const name = f[0] ?? '';
@@ -168,13 +172,14 @@ function parseMembers(field: string): string[] {
   return members;
 }
 
-/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group file. */
-export function namesById(file: EtcFile): Map<number, string> {
+/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group
+ * file; only to the ids in `only` when given. */
+export function namesById(file: EtcFile, only?: ReadonlySet<number>): Map<number, string> {
   const names = new Map<number, string>();
   for (const line of file.lines) {
-    const [name, , idField] = line.split(':');
+    const [name, , idField] = line.split(':', 3);
     const id = parseId(idField);
-    if (name && id !== undefined && !names.has(id)) names.set(id, shown(name));
+    if (name && id !== undefined && (only === undefined || only.has(id)) && !names.has(id)) names.set(id, shown(name));
   }
   return names;
 }

@@ -41,17 +41,24 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
   }
   usable(user.gid, 'gid', `user '${shown(user.name)}'`, '/etc/passwd');
   const group = parseGroup(db.group);
-  // linear in the size of /etc/group, however many groups list the user
+  const groups = groupsOf(user, group.entries);
+  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
+  return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
+}
+
+/** The user's primary gid, then each group listing it, in file order, no duplicates; linear in
+ * the size of /etc/group, however many groups list the user. (A loop of its own: V8 compiles a
+ * function whose loop runs long, and this one is small.) */
+function groupsOf(user: PasswdEntry, entries: GroupEntry[]): number[] {
   const groups = [user.gid];
   const seen = new Set(groups);
-  for (const g of group.entries) {
+  for (const g of entries) {
     if (seen.has(g.gid) || !g.members.includes(user.name)) continue;
     usable(g.gid, 'gid', `group '${shown(g.name)}' (which lists ${shown(user.name)})`, '/etc/group');
     seen.add(g.gid);
     groups.push(g.gid);
   }
-  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
-  return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
+  return groups;
 }
 
 /** (uid_t)-1 means "leave unchanged" to setresuid/setgroups: a file that gives it is refused. */

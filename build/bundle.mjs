@@ -44,6 +44,12 @@ const built = await build({
 // (~2 ms). A Node module needs no ES interop (stepdown never default-imports one), so it is
 // used as is. (A default import, as in commander, is `__toESM(require(...), 1)` and is kept.)
 let text = built.outputFiles[0].text.replace(/__toESM\((require\("node:[a-z_/]+"\))\)/g, '$1');
+// Each module of the bundle requires the Node modules it imports itself (node:fs 18 times),
+// and every require() of a Node module walks Module._load; the walks were hot enough to get
+// compiled. One memo: the first use of a module requires it, later ones take it from there.
+if (!text.startsWith('"use strict";\n')) throw new Error('the bundle does not start with "use strict"');
+text = text.replace(/\brequire\(("node:[a-z_/]+")\)/g, '__nodeModule($1)');
+text = `"use strict";\nvar __nodeModules = {}, __nodeModule = (name) => __nodeModules[name] ??= require(name);\n${text.slice('"use strict";\n'.length)}`;
 text = (await transform(text, { minify: true, target: 'node22.15', format: 'cjs', legalComments: 'none', logLevel: 'warning' })).code;
 
 // The bundle's last line names it, so a code cache can be matched to the very bytes it was made from.

@@ -1,7 +1,6 @@
 // stepdown: argv → Invocation → print | audit | check | run. Errors are StepdownError values
 // carrying an exit code; this file is the one place that prints them (one `stepdown: …` line).
 import * as fs from 'node:fs';
-import { runAudit } from './audit/report.js';
 import { asksOnlyForVersion, parseCommonArgs } from './cli-fast.js';
 import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } from './exec/environ.js';
 import { formatIdentity } from './identity/format.js';
@@ -45,8 +44,9 @@ async function main(argv: string[]): Promise<number | void> {
     refuseAlteredArguments(argv);
     refuseAlteredEnviron(original);
   }
-  // --audit runs nothing and reports a setuid executable as a failed check instead
-  if (inv.kind === 'audit') return runAudit(inv.json, inv.strict);
+  // --audit runs nothing and reports a setuid executable as a failed check instead; its code
+  // (tables, patterns, classes) is set up only here, not on every start
+  if (inv.kind === 'audit') return (await import('./audit/report.js')).runAudit(inv.json, inv.strict);
   refuseSetuidInstall();
   if (inv.kind === 'print') {
     printOut(inv.text.endsWith('\n') ? inv.text : inv.text + '\n');
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number | void> {
   if (inv.kind === 'check') {
     const db = readDb();
     const target = resolveIdentity(parseUserSpec(inv.spec), db);
-    printOut(formatIdentity(inv.groupOf ? withGroupsOf(target, inv, db, readStatus(), environ) : target, db));
+    printOut(formatIdentity(inv.groupOf ? await withGroupsOf(target, inv, db, readStatus(), environ) : target, db));
     return;
   }
   return run(inv, environ);

@@ -10,11 +10,11 @@ import { verifyDrop } from './drop/verify.js';
 import { type Environ, lookup, targetEnv } from './exec/environ.js';
 import { execTarget } from './exec/execve.js';
 import { type Found, confirmExecutable, findCommand, realFileSystem } from './exec/lookup.js';
-import { addGroupsOf, walkPath } from './identity/group-of.js';
 import { type EtcDb, type Identity, resolveIdentity } from './identity/resolve.js';
 import { type UserSpec, parseUserSpec } from './identity/user-spec.js';
-import { remapUser } from './remap/apply.js';
-import { type RemapPolicy, type RemapSource, type WantedIds, planRemap } from './remap/plan.js';
+// --match/--remap and --group-of are imported where they are used: the bundle then sets up their
+// modules (and re-owning's, /etc writing's, locking's) only for a run that asks for them.
+import type { RemapPolicy, RemapSource, WantedIds } from './remap/plan.js';
 import { StepdownError, errnoCode, fail } from './system/errors.js';
 import { readDb } from './system/etc-read.js';
 import { absolutePath, workingDirectory } from './system/working-directory.js';
@@ -33,11 +33,11 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
     // the --match path is looked at once: the pre-check and the remap must judge the same ids
     let owner: WantedIds | undefined;
     const wanted = () => (owner ??= ids ?? ownerOf(match!));
-    if (inv.groupOf !== undefined) checkGroupsOfBeforeRemap(inv, wanted(), source, spec, db, status, environ);
+    if (inv.groupOf !== undefined) await checkGroupsOfBeforeRemap(inv, wanted(), source, spec, db, status, environ);
     db = await remap(inv, wanted, source, spec, db, status, environ);
   }
   // after the remap: re-owning can change the group of a --group-of path
-  const target = withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
+  const target = await withGroupsOf(resolveIdentity(spec, db), inv, db, status, environ);
 
   const env = targetEnv(environ, target.home);
   const [name, ...args] = inv.command as [string, ...string[]];
@@ -62,7 +62,8 @@ export async function run(inv: RunInvocation, environ: Environ): Promise<void> {
  * re-owns, reached through a directory not root's alone (say the user's home), is refused here
  * though it would be the user's own group afterwards. A planning refusal is left to the remap, which
  * gives the same one. */
-function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): void {
+async function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: RemapSource, spec: UserSpec, db: EtcDb, status: ProcStatus, environ: Environ): Promise<void> {
+  const { planRemap } = await import('./remap/plan.js');
   let after: EtcDb;
   try {
     const plan = planRemap(spec, db, owner, source, remapPolicy(inv, environ));
@@ -71,7 +72,7 @@ function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, source: 
     if (err instanceof StepdownError) return;
     throw err;
   }
-  withGroupsOf(resolveIdentity(spec, after), inv, after, status, environ);
+  await withGroupsOf(resolveIdentity(spec, after), inv, after, status, environ);
 }
 
 /** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc.
@@ -81,6 +82,7 @@ async function remap(inv: RunInvocation, wanted: () => WantedIds, source: RemapS
   // too many groups is refused before the remap writes anything (membership does not change)
   const rights = remapRights(status);
   if (rights.root) refuseTooManyGroupsEarly(() => resolveIdentity(spec, db));
+  const { remapUser } = await import('./remap/apply.js');
   return remapUser(spec, wanted(), source, {
     chown: inv.chown,
     ...rights,
@@ -112,8 +114,9 @@ function ownerOf(file: string): { uid: number; gid: number } {
 /** --group-of: the target plus the groups owning those paths, looked up now (as root, or as the
  * target in a pass-through start, which can only proceed if it holds them already). A process
  * that is neither gets decideDrop's refusal, as it would without --group-of. */
-export function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Identity {
+export async function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Promise<Identity> {
   if (inv.groupOf === undefined) return target;
+  const { addGroupsOf, walkPath } = await import('./identity/group-of.js');
   const root = remapRights(status).root;
   if (!root) decideDrop(status, target);
   const found = inv.groupOf.map((p) => walkPath(p, p.startsWith('/') ? '/' : workingDirectory(`--group-of ${p}`), { lstat: (f) => statOf(fs.lstatSync(f)), readlink: (f) => fs.readlinkSync(f) }));

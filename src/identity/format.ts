@@ -6,7 +6,7 @@ import type { EtcDb, Identity } from './resolve.js';
 /** --check's one line. Names and the home come from /etc files: control bytes are escaped so
  * the output stays one line and cannot drive a terminal. */
 export function formatIdentity(id: Identity, db: EtcDb): string {
-  const groupNames = namesById(db.group);
+  const groupNames = namesById(db.group, new Set([id.gid, ...id.groups]));
   const named = (n: number, name: string | undefined) => (name ? `${n}(${printable(name)})` : `${n}`);
   return (
     `uid=${named(id.uid, id.userName)} gid=${named(id.gid, groupNames.get(id.gid))} ` +

@@ -21,11 +21,12 @@ export interface EtcDb {
 }
 
 export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
-  const passwd = parsePasswd(db.passwd);
-  const group = parseGroup(db.group);
+  // a name is looked up in the lines holding it only; an id, or the groups listing a user, in all
+  const passwd = parsePasswd(db.passwd, spec.user.kind === 'name' ? fromArgv(spec.user.name) : undefined);
   const user = findUser(spec, passwd.entries, passwd.malformed);
 
   if (spec.group) {
+    const group = parseGroup(db.group, spec.group.kind === 'name' ? fromArgv(spec.group.name) : undefined);
     const g = findGroup(spec, spec.group, group.entries, group.malformed);
     const uid = user ? user.uid : (spec.user as { id: number }).id;
     usable(g.gid, 'gid', `group '${g.name ?? g.gid}'`, '/etc/group');
@@ -39,17 +40,25 @@ export function resolveIdentity(spec: UserSpec, db: EtcDb): Identity {
     );
   }
   usable(user.gid, 'gid', `user '${shown(user.name)}'`, '/etc/passwd');
-  // linear in the size of /etc/group, however many groups list the user
+  const group = parseGroup(db.group);
+  const groups = groupsOf(user, group.entries);
+  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
+  return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
+}
+
+/** The user's primary gid, then each group listing it, in file order, no duplicates; linear in
+ * the size of /etc/group, however many groups list the user. (A loop of its own: V8 compiles a
+ * function whose loop runs long, and this one is small.) */
+function groupsOf(user: PasswdEntry, entries: GroupEntry[]): number[] {
   const groups = [user.gid];
   const seen = new Set(groups);
-  for (const g of group.entries) {
+  for (const g of entries) {
     if (seen.has(g.gid) || !g.members.includes(user.name)) continue;
     usable(g.gid, 'gid', `group '${shown(g.name)}' (which lists ${shown(user.name)})`, '/etc/group');
     seen.add(g.gid);
     groups.push(g.gid);
   }
-  const primary = group.entries.find((g) => g.gid === user.gid && !isCompat(g.name));
-  return withNames({ uid: user.uid, gid: user.gid, groups, home: homeOf(user) }, user, primary?.name);
+  return groups;
 }
 
 /** (uid_t)-1 means "leave unchanged" to setresuid/setgroups: a file that gives it is refused. */

@@ -71,7 +71,10 @@ export const NO_ID = 0xffffffff;
 const ID = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)$/;
 const TWO_64 = 1n << 64n;
 export function parseId(field: string | undefined): number | undefined {
-  const m = field === undefined ? null : ID.exec(field);
+  if (field === undefined) return undefined;
+  // nearly every id in a real file: 1 to 9 plain digits, below 2^32 whatever they are
+  if (field.length > 0 && field.length < 10 && allDigits(field)) return Number(field);
+  const m = ID.exec(field);
   if (!m) return undefined;
   let v = BigInt(m[2]!);
   if (v >= TWO_64) return undefined; // ERANGE: ULONG_MAX, past 32 bits
@@ -79,8 +82,25 @@ export function parseId(field: string | undefined): number | undefined {
   return v <= 0xffffffffn ? Number(v) : undefined;
 }
 
-/** C isspace() in the C locale; JavaScript's trim() would also eat byte 0xA0. */
-const LEADING_SPACE = /^[ \t\n\v\f\r]*/;
+function allDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** C isspace() in the C locale: ' ', '\t', '\n', '\v', '\f', '\r'; JavaScript's trim() would also eat byte 0xA0. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** s without its leading C-locale whitespace. */
+function skipSpace(s: string): string {
+  let i = 0;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return i === 0 ? s : s.slice(i);
+}
 
 /** The line as glibc parses it (leading whitespace skipped), or undefined for a line it ignores. */
 function content(raw: string): string | undefined {
@@ -88,14 +108,14 @@ function content(raw: string): string | undefined {
   // (measured with getent: 'ops:x:1500:1500::/home/a\0b:/bin/sh' has home /home/a, no shell)
   const nul = raw.indexOf('\0');
   if (nul !== -1) raw = raw.slice(0, nul);
-  const t = raw.replace(LEADING_SPACE, '');
-  return t === '' || t.startsWith('#') ? undefined : t;
+  const t = skipSpace(raw);
+  return t === '' || t.charCodeAt(0) === 35 /* '#' */ ? undefined : t;
 }
 
 /** Field i; one that ends the line without its '\r' (a CRLF file), for ids and the home. */
 function field(fields: string[], i: number): string | undefined {
   const f = fields[i];
-  return i === fields.length - 1 && f !== undefined ? f.replace(/\r$/, '') : f;
+  return i === fields.length - 1 && f !== undefined && f.endsWith('\r') ? f.slice(0, -1) : f;
 }
 
 /** Lines that name an entry but cannot be used (bad ids, too few fields), by 1-based line number. */
@@ -104,53 +124,62 @@ export interface Malformed {
   name: string;
 }
 
-export function parsePasswd(file: EtcFile): { entries: PasswdEntry[]; malformed: Malformed[] } {
-  return parseEntries(file, (f, line, name) => {
+/** `holding`: parse only the lines holding these bytes; a lookup of one name skips every line that
+ * cannot name it (an entry's name, malformed or not, is part of its line). */
+export function parsePasswd(file: EtcFile, holding?: string): { entries: PasswdEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, holding, (f, line, name) => {
     const uid = parseId(field(f, 2));
     const gid = parseId(field(f, 3));
     return uid === undefined || gid === undefined ? undefined : { line, name, uid, gid, home: field(f, 5) ?? '' };
   });
 }
 
-export function parseGroup(file: EtcFile): { entries: GroupEntry[]; malformed: Malformed[] } {
-  return parseEntries(file, (f, line, name) => {
+export function parseGroup(file: EtcFile, holding?: string): { entries: GroupEntry[]; malformed: Malformed[] } {
+  return parseEntries(file, holding, (f, line, name) => {
     const gid = parseId(field(f, 2));
-    return gid === undefined ? undefined : { line, name, gid, members: parseMembers(f.slice(3).join(':')) };
+    return gid === undefined ? undefined : { line, name, gid, members: parseMembers(f.length <= 4 ? (f[3] ?? '') : f.slice(3).join(':')) };
   });
 }
 
 /** Each entry line split on ':'; a line with no name, or that entry() cannot use, is malformed. */
-function parseEntries<T>(file: EtcFile, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
+function parseEntries<T>(file: EtcFile, holding: string | undefined, entry: (f: string[], line: number, name: string) => T | undefined): { entries: T[]; malformed: Malformed[] } {
   const entries: T[] = [];
   const malformed: Malformed[] = [];
-  file.lines.forEach((raw, line) => {
+  const lines = file.lines;
+  for (let line = 0; line < lines.length; line++) {
+    const raw = lines[line]!;
+    if (holding !== undefined && !raw.includes(holding)) continue;
     const c = content(raw);
-    if (c === undefined) return;
+    if (c === undefined) continue;
     const f = c.split(':');
     const name = f[0] ?? '';
     const e = name === '' ? undefined : entry(f, line, name);
     if (e === undefined) malformed.push({ line: line + 1, name });
     else entries.push(e);
-  });
+  }
   return { entries, malformed };
 }
 
 /** glibc's parse_list: split at ',', skip each member's leading whitespace, keep its trailing
  * bytes (so 'ops ' and 'ops\r' are not 'ops'), drop empty members. */
 function parseMembers(field: string): string[] {
-  return field
-    .split(',')
-    .map((m) => m.replace(LEADING_SPACE, ''))
-    .filter((m) => m !== '');
+  const members: string[] = [];
+  if (field === '') return members;
+  for (const m of field.split(',')) {
+    const t = skipSpace(m);
+    if (t !== '') members.push(t);
+  }
+  return members;
 }
 
-/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group file. */
-export function namesById(file: EtcFile): Map<number, string> {
+/** For display: the first name given to each id (the third field: uid or gid) in a passwd or group
+ * file; only to the ids in `only` when given. */
+export function namesById(file: EtcFile, only?: ReadonlySet<number>): Map<number, string> {
   const names = new Map<number, string>();
   for (const line of file.lines) {
-    const [name, , idField] = line.split(':');
+    const [name, , idField] = line.split(':', 3);
     const id = parseId(idField);
-    if (name && id !== undefined && !names.has(id)) names.set(id, shown(name));
+    if (name && id !== undefined && (only === undefined || only.has(id)) && !names.has(id)) names.set(id, shown(name));
   }
   return names;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GROUP_GID, PASSWD_UID, fromBytes, parseId, joinLines, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../../src/system/etc-files.js';
+import { GROUP_GID, PASSWD_UID, fromBytes, parseId, joinLines, namesById, parseGroup, parsePasswd, setField, splitLines, toBytes } from '../../../src/system/etc-files.js';
 
 const PASSWD = [
   '# a comment line',
@@ -97,6 +97,7 @@ describe('id fields as glibc reads them (strtoul, then a 32-bit range check)', (
   it.each([
     ['42', 42], [' 42', 42], ['\t\v\f\r 42', 42], ['+42', 42], ['00000000042', 42], ['-0', 0], ['4294967295', 0xffffffff],
     ['-18446744073709551615', 1], // strtoul: -n is 2^64 - n
+    ['0', 0], ['007', 7], ['999999999', 999999999], ['1000000000', 1000000000], ['000000042', 42], // plain digits on either side of 9 of them
   ])('%j is %i', (field, id) => expect(parseId(field)).toBe(id));
   it.each([['42 '], [''], [' '], ['+'], ['+-4'], ['0x10'], ['-1'], ['-4294967295'], ['4294967296'], ['18446744073709551617'], ['4 2']])(
     '%j is no id (glibc skips the line)',
@@ -104,5 +105,23 @@ describe('id fields as glibc reads them (strtoul, then a 32-bit range check)', (
   );
   it('a group line with a spaced gid is that gid', () => {
     expect(parseGroup(splitLines('shadow:x: 42:\n')).entries.map((e) => [e.name, e.gid])).toEqual([['shadow', 42]]);
+  });
+});
+
+describe('parsing only the lines that hold a name (a lookup of one user or group)', () => {
+  it('finds the same entries and malformed lines for that name, at the same line numbers, and no others', () => {
+    const file = splitLines('badid:x:abc:1:b:/b:/bin/sh\nroot:x:0:0::/root:/bin/sh\n  badid:x:7:7::/home/badid:/bin/sh\nsub:x:9:9::/home/badid:/bin/sh\n');
+    const all = parsePasswd(file);
+    const some = parsePasswd(file, 'badid');
+    expect(some.malformed).toEqual(all.malformed);
+    expect(some.entries).toEqual(all.entries.filter((e) => e.line !== 1));
+    expect(some.entries.map((e) => [e.line, e.name])).toEqual([[2, 'badid'], [3, 'sub']]); // 'sub' holds the bytes in its home
+    expect(parseGroup(splitLines('a:x:1:\nb:x:2:a\nc:x:3:\n'), 'a').entries.map((e) => e.name)).toEqual(['a', 'b']);
+  });
+
+  it('namesById names only the ids asked for, each by its first line', () => {
+    const file = splitLines('a:x:1:\nb:x:2:\nb2:x:2:\nc:x:3:\n');
+    expect([...namesById(file, new Set([2, 3, 9]))]).toEqual([[2, 'b'], [3, 'c']]);
+    expect([...namesById(file)]).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
   });
 });

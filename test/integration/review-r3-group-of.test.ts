@@ -67,6 +67,23 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of, review round 3 ($name)',
     );
   });
 
+  // readlinkSync decodes a link's bytes as UTF-8: a link to '\xff' is followed to the file named
+  // U+FFFD (bytes ef bf bd), another file than the kernel reaches. The walk must follow the bytes
+  // (readlink as a Buffer), or refuse a link that is not UTF-8; never report the other file's gid.
+  it("a symlink whose target is not UTF-8 leads where the kernel goes, not to the file named U+FFFD", () => {
+    const setup = [
+      `touch "$(printf '/mnt/\\377')" && chgrp 997 "$(printf '/mnt/\\377')"`,
+      `touch "$(printf '/mnt/\\357\\277\\275')" && chgrp 996 "$(printf '/mnt/\\357\\277\\275')"`,
+      `ln -s "$(printf '\\377')" /mnt/l`,
+      // what the kernel resolves: gid 997
+      'test "$(stat -L -c %g /mnt/l)" = 997',
+    ].join(' && ');
+    const r = run(['--check', '--group-of', '/mnt/l', 'ops'], { setup });
+    expect(r.stdout).not.toContain('996');
+    if (r.status === 0) expect([r.stderr, r.stdout]).toEqual(['', 'uid=1500(ops) gid=1500(ops) groups=1500(ops),2000(appgroup),2001(media),997 home=/home/ops\n']);
+    else expect([r.status, r.stderr]).toEqual([125, expect.stringMatching(/^stepdown: --group-of \/mnt\/l: [^\n]*\n$/)]);
+  });
+
   describe('a user at the 65536-group limit, one more from --group-of', () => {
     const sock = 'touch /mnt/sock && chgrp 998 /mnt/sock';
     // the README: with --remap every --group-of refusal comes before the remap writes /etc, and

@@ -38,6 +38,17 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of, review round 3 ($name)',
     refused(['--group-of', '/mnt/g/f', 'app'], replaceable('/mnt/g/f', '/mnt/g', 'is writable by its group 0', 2500), opts);
   });
 
+  // The same for another account whose group is 0 (Alpine's operator, halt, shutdown, sync are
+  // such accounts; Kubernetes fsGroup: 0 gives gid 0 to every process of the pod): worker plants a
+  // link to a file of gid 2500 in the group-0-writable directory, and ops is granted 2500.
+  it('a root-owned directory writable by group 0 is refused when another account has group 0 (it planted the link)', () => {
+    const opts: RunOptions = {
+      passwd: `${LAB_PASSWD}worker:x:1002:0::/home/worker:/bin/sh\n`,
+      setup: 'mkdir -m 775 /mnt/g && touch /mnt/secret && chgrp 2500 /mnt/secret && setpriv --reuid=1002 --regid=0 --clear-groups -- ln -s /mnt/secret /mnt/g/sock',
+    };
+    refused(['--group-of', '/mnt/g/sock', 'ops'], replaceable('/mnt/g/sock', '/mnt/g', 'is writable by its group 0', 2500), opts);
+  });
+
   // Only root may choose the gid, but a file's owner can chgrp it to any group it is in, with no
   // write access to the directory. Here svc (1700), a member of group secrets (2500), gives its
   // socket in root-owned /mnt the group secrets, and ops is granted 2500 on the next start.

@@ -69,8 +69,10 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
     // another account's directory or group is refused as well: it could plant the link for the user
     refused(['--group-of', '/mnt/g/x', 'nobody:nogroup'], rule('/mnt/g/x', '/mnt/g', 'is writable by its group 2000', 990), plant('mkdir -m 775 /mnt/g && chgrp 2000 /mnt/g && ln -s /mnt/secret /mnt/g/x'));
     refused(['--group-of', '/mnt/o/x', 'ops'], rule('/mnt/o/x', '/mnt/o', 'is owned by uid 2002', 990), plant('mkdir /mnt/o && chown 2002:2002 /mnt/o && ln -s /mnt/secret /mnt/o/x'));
-    // root's own group 0 writing a root-owned directory leaves it root's alone
-    expect(probe(['--group-of', '/mnt/r/x', 'ops'], plant('mkdir -m 775 /mnt/r && ln -s /mnt/secret /mnt/r/x'))).toBe('1500:1500:990 1500 2000 2001');
+    // group 0 is no exception: an account whose group is 0 (OpenShift's arbitrary uid, fsGroup: 0) could plant the link
+    refused(['--group-of', '/mnt/r/x', 'ops'], rule('/mnt/r/x', '/mnt/r', 'is writable by its group 0', 990), plant('mkdir -m 775 /mnt/r && ln -s /mnt/secret /mnt/r/x'));
+    // mode bits only: a root:root 755 directory is root's alone
+    expect(probe(['--group-of', '/mnt/r/x', 'ops'], plant('mkdir -m 755 /mnt/r && ln -s /mnt/secret /mnt/r/x'))).toBe('1500:1500:990 1500 2000 2001');
   });
 
   it("a privileged group of the image (shadow) needs --allow-system-ids", () => {

@@ -38,4 +38,25 @@ describe('walkPath agrees with the kernel', () => {
     expect(long.length).toBeGreaterThan(4095);
     expect(() => walkPath(long, '/', fsx)).toThrow(`--group-of ${long}: cannot look it up: ENAMETOOLONG`);
   });
+
+  it('a symlink target that is not UTF-8 is refused, never followed to the file named U+FFFD', () => {
+    const host: Record<string, Entry> = { ...HOST, '/run/bad': link('unused'), '/run/\ufffd': file(996) };
+    const withBad = {
+      lstat: (f: string): FileStat => {
+        const e = host[f];
+        if (!e) throw Object.assign(new Error(`ENOENT ${f}`), { code: 'ENOENT' });
+        return { uid: e.uid ?? 0, gid: e.gid ?? 0, mode: e.mode ?? 0, isDirectory: e.isDirectory ?? false, isSymbolicLink: e.isSymbolicLink ?? false };
+      },
+      readlink: (f: string): string | Uint8Array => (f === '/run/bad' ? Uint8Array.of(0xff) : Buffer.from(host[f]!.link!)),
+    };
+    expect(() => walkPath('/run/bad', '/', withBad)).toThrow('--group-of /run/bad: /run/bad is a symbolic link to a name that is not UTF-8; name the file itself');
+    // UTF-8 bytes are followed
+    const good = { ...fsx, readlink: (f: string): string | Uint8Array => Buffer.from(fsx.readlink(f) as string) };
+    expect(() => walkPath('/run/slash', '/', good)).toThrow('--group-of /run/slash: /run/docker.sock is not a directory');
+  });
+
+  it('a path into the proc filesystem is refused: /proc/<pid>/fd and root are links only the kernel can follow', () => {
+    const procfs = { ...fsx, lstat: (f: string): FileStat => (f === '/proc' || f.startsWith('/proc/') ? { uid: 0, gid: 0, mode: 0o40555, isDirectory: true, isSymbolicLink: false, isProcfs: true } : fsx.lstat(f)) };
+    expect(() => walkPath('/proc/self/fd/3', '/', procfs)).toThrow('--group-of /proc/self/fd/3: it leads into /proc (at /proc), whose links the walk cannot follow as the kernel does; name the socket or device itself');
+  });
 });

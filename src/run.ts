@@ -114,13 +114,16 @@ function ownerOf(file: string): { uid: number; gid: number } {
 /** --group-of: the target plus the groups owning those paths, looked up now (as root, or as the
  * target in a pass-through start, which can only proceed if it holds them already). A process
  * that is neither gets decideDrop's refusal, as it would without --group-of. */
-export function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Identity {
+export function withGroupsOf(target: Identity, inv: { groupOf?: string[]; groupOfFromEnv?: true; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Identity {
   if (inv.groupOf === undefined) return target;
   const root = remapRights(status).root;
   if (!root) decideDrop(status, target);
   const procDev = deviceOf('/proc');
   const fsx = { lstat: (f: string) => statOf(fs.lstatSync(f), procDev), readlink: (f: string) => fs.readlinkSync(f, { encoding: 'buffer' }) };
-  const found = inv.groupOf.map((p) => walkPath(p, p.startsWith('/') ? '/' : workingDirectory(`--group-of ${p}`), fsx));
+  const found = inv.groupOf.map((p) => {
+    const what = inv.groupOfFromEnv ? `STEPDOWN_GROUP_OF path ${p}` : `--group-of ${p}`;
+    return walkPath(p, p.startsWith('/') ? '/' : workingDirectory(what), fsx, what);
+  });
   const held = [...(groupsOf(status) ?? []), ...(idsOf(status, 'Gid')?.slice(1, 2) ?? [])];
   const allowSystemIds = inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
   return addGroupsOf(target, found, { root, held, group: db.group, allowSystemIds });

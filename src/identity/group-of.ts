@@ -49,6 +49,8 @@ export interface Looked {
 export interface PathGroup {
   /** as the operator gave it */
   path: string;
+  /** how messages name it: `--group-of PATH`, or `STEPDOWN_GROUP_OF path PATH` */
+  what: string;
   /** where it led: the file whose group it is, and that file's owner */
   file: string;
   uid: number;
@@ -68,8 +70,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * symlink taken from where it led), with every directory a name was looked up in. Only lstat and
  * readlink. Relative paths start at `cwd`.
  */
-export function walkPath(file: string, cwd: string, fsx: PathFs): PathGroup {
-  const what = `--group-of ${file}`;
+export function walkPath(file: string, cwd: string, fsx: PathFs, what = `--group-of ${file}`): PathGroup {
   // the command opens the path as given: the kernel refuses it whole, before any lookup
   if (Buffer.byteLength(file) >= PATH_MAX) fail(`${what}: cannot look it up: ENAMETOOLONG`);
   const looked: Looked[] = [];
@@ -124,7 +125,12 @@ export function walkPath(file: string, cwd: string, fsx: PathFs): PathGroup {
     last = st;
   }
   if (file.endsWith('/') && !last.isDirectory) fail(`${what}: ${current} is not a directory`);
-  return { path: file, file: current, uid: last.uid, gid: last.gid, looked };
+  return { path: file, what, file: current, uid: last.uid, gid: last.gid, looked };
+}
+
+/** How to give up the path, where it came from. */
+function leaveOut(what: string): string {
+  return what.startsWith('--group-of') ? 'leave out --group-of' : 'remove it from STEPDOWN_GROUP_OF';
 }
 
 function names(p: string): string[] {
@@ -142,7 +148,7 @@ function statOr(fsx: PathFs, file: string, what: string, component: string): Fil
 function notFound(what: string, component: string, err: unknown): never {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
   const where = what.endsWith(` ${component}`) ? '' : ` (at ${component})`;
-  if (code === 'ENOENT') fail(`${what}: no such file or directory${where}; mount the socket or device there, or leave out --group-of`);
+  if (code === 'ENOENT') fail(`${what}: no such file or directory${where}; mount the socket or device there, or ${leaveOut(what)}`);
   fail(`${what}: cannot look it up${where}: ${code}`);
 }
 
@@ -171,8 +177,8 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
   // user but the runtime did not give the process is not held)
   const has = new Set(ctx.root ? target.groups : ctx.held);
   for (const f of found) {
-    if (f.gid === 0) fail(`--group-of ${f.path}: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or leave out --group-of`);
-    if (f.gid === NO_ID) fail(`--group-of ${f.path}: its group is gid ${NO_ID}, which is (gid_t)-1 and not a usable gid`);
+    if (f.gid === 0) fail(`${f.what}: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or ${leaveOut(f.what)}`);
+    if (f.gid === NO_ID) fail(`${f.what}: its group is gid ${NO_ID}, which is (gid_t)-1 and not a usable gid`);
   }
   const added = [...new Set(found.map((f) => f.gid).filter((g) => !has.has(g)))];
   if (added.length === 0) return target;
@@ -180,7 +186,7 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
     const f = found.find((x) => x.gid === added[0])!;
     const list = added.join(', ');
     fail(
-      `--group-of ${f.path}: already running as uid ${target.uid} gid ${target.gid}, without gid ${list}, and a process that is not root cannot add groups; ` +
+      `${f.what}: already running as uid ${target.uid} gid ${target.gid}, without gid ${list}, and a process that is not root cannot add groups; ` +
         `add it to the pod spec (securityContext.supplementalGroups: [${list}]) or run with docker run ${added.map((g) => `--group-add ${g}`).join(' ')}, or start the container as root`,
     );
   }
@@ -195,21 +201,21 @@ export function addGroupsOf(target: Identity, found: PathGroup[], ctx: GroupOfCo
           d.mode & 0o020 ? `is writable by its group ${d.gid}` : undefined;
         if (why === undefined) continue;
         fail(
-          `--group-of ${f.path}: ${d.dir} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
+          `${f.what}: ${d.dir} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
             `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${f.gid} in /etc/group`,
         );
       }
     }
     if (target.uid !== 0 && f.uid !== 0 && f.uid !== target.uid) {
       fail(
-        `--group-of ${f.path}: ${f.file} is owned by uid ${f.uid}, which can chgrp it to any group it is in and so choose the group the user gets; ` +
+        `${f.what}: ${f.file} is owned by uid ${f.uid}, which can chgrp it to any group it is in and so choose the group the user gets; ` +
           `chown root the socket or device on the host, or give the user gid ${f.gid} in /etc/group`,
       );
     }
     // every name the gid has: a harmless first line must not hide a later 'shadow' of the same gid
     const name = groups.filter((g) => g.gid === f.gid).map((g) => shown(g.name)).find((n) => GROUP_OF_REFUSED.includes(n));
     if (name !== undefined && !ctx.allowSystemIds) {
-      fail(`--group-of ${f.path}: its group is gid ${f.gid}, which is '${name}' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)`);
+      fail(`${f.what}: its group is gid ${f.gid}, which is '${name}' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)`);
     }
   }
   return { ...target, groups: [...target.groups, ...added] };

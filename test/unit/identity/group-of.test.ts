@@ -68,6 +68,7 @@ describe('walkPath', () => {
   it('follows /var/run → ../run and records every directory a name was looked up in', () => {
     expect(walk('/var/run/docker.sock')).toEqual({
       path: '/var/run/docker.sock',
+      what: '--group-of /var/run/docker.sock',
       file: '/run/docker.sock',
       uid: 0,
       gid: 998,
@@ -127,7 +128,7 @@ describe('addGroupsOf', () => {
   });
 
   it('refuses gid 0, even through a symlink, with 125', () => {
-    const pg: PathGroup = { path: '/run/x', file: '/run/x', uid: 0, gid: 0, looked: [] };
+    const pg: PathGroup = { path: '/run/x', what: '--group-of /run/x', file: '/run/x', uid: 0, gid: 0, looked: [] };
     expect(refusal(() => addGroupsOf(APP, [pg], AS_ROOT))).toEqual({
       message: "--group-of /run/x: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or leave out --group-of",
       exitCode: 125,
@@ -161,7 +162,7 @@ describe('addGroupsOf', () => {
   });
 
   it("refuses a privileged group of the image (shadow, disk…) unless --allow-system-ids; device groups (docker, kvm) are what it is for", () => {
-    const shadow: PathGroup = { path: '/run/s', file: '/run/s', uid: 0, gid: 42, looked: [] };
+    const shadow: PathGroup = { path: '/run/s', what: '--group-of /run/s', file: '/run/s', uid: 0, gid: 42, looked: [] };
     expect(refusal(() => addGroupsOf(APP, [shadow], AS_ROOT))?.message).toBe(
       "--group-of /run/s: its group is gid 42, which is 'shadow' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)",
     );

@@ -9,9 +9,9 @@ import { absolutePath } from './system/working-directory.js';
 
 export type Invocation =
   | { kind: 'print'; text: string }
-  | { kind: 'check'; spec: string; groupOf?: string[]; allowSystemIds?: boolean }
+  | { kind: 'check'; spec: string; groupOf?: string[]; groupOfFromEnv?: true; allowSystemIds?: boolean }
   | { kind: 'audit'; json: boolean; strict: boolean }
-  | { kind: 'run'; spec: string; command: string[]; match?: string; remap?: RemapIds; chown: string[]; quiet: boolean; allowSystemIds: boolean; groupOf?: string[] };
+  | { kind: 'run'; spec: string; command: string[]; match?: string; remap?: RemapIds; chown: string[]; quiet: boolean; allowSystemIds: boolean; groupOf?: string[]; groupOfFromEnv?: true };
 
 /** The options as commander reports them (an option not given is undefined; --chown is always a list). */
 export interface ParsedOptions {
@@ -61,7 +61,10 @@ export function toInvocation(opts: ParsedOptions, args: string[], env: OptionEnv
   if (opts.check) {
     if (command.length > 0) fail(`--check takes only a user-spec, not a command ('${command[0]}'); usage: stepdown --check [--group-of <path>] <user-spec>`);
     if (groupOf.length === 0) return { kind: 'check', spec };
-    return opts.allowSystemIds ? { kind: 'check', spec, groupOf, allowSystemIds: true } : { kind: 'check', spec, groupOf };
+    const check: Invocation = { kind: 'check', spec, groupOf };
+    if (opts.groupOf.length === 0) check.groupOfFromEnv = true;
+    if (opts.allowSystemIds) check.allowSystemIds = true;
+    return check;
   }
   if (command.length === 0) fail(`no command given after '${spec}'; usage: ${USAGE}`);
 
@@ -78,6 +81,8 @@ export function toInvocation(opts: ParsedOptions, args: string[], env: OptionEnv
   if (match !== undefined) inv.match = match;
   if (remap !== undefined) inv.remap = remap;
   if (groupOf.length > 0) inv.groupOf = groupOf;
+  // messages then name the variable: the operator may not know the image's ENV sets it
+  if (groupOf.length > 0 && opts.groupOf.length === 0) inv.groupOfFromEnv = true;
   return inv;
 }
 

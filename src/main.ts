@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { asksOnlyForVersion, parseCommonArgs } from './cli-fast.js';
 import { readOriginal, lookup, refuseAlteredArguments, refuseAlteredEnviron } from './exec/environ.js';
+import { checkGroupCount } from './drop/decide.js';
 import { formatIdentity } from './identity/format.js';
 import { resolveIdentity } from './identity/resolve.js';
 import { parseUserSpec } from './identity/user-spec.js';
@@ -54,8 +55,11 @@ async function main(argv: string[]): Promise<number | void> {
   }
   if (inv.kind === 'check') {
     const db = readDb();
-    const target = resolveIdentity(parseUserSpec(inv.spec), db);
-    printOut(formatIdentity(inv.groupOf ? await withGroupsOf(target, inv, db, readStatus(), environ) : target, db));
+    const user = resolveIdentity(parseUserSpec(inv.spec), db);
+    const target = inv.groupOf ? await withGroupsOf(user, inv, db, readStatus(), environ) : user;
+    // what a run refuses before the drop, --check refuses too
+    checkGroupCount(target, target.userName);
+    printOut(formatIdentity(target, db));
     return;
   }
   return run(inv, environ);

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Invocation } from './cli.js';
-import { decideDrop, refuseTooManyGroupsEarly, remapRights } from './drop/decide.js';
+import { checkGroupCount, decideDrop, refuseTooManyGroupsEarly, remapRights } from './drop/decide.js';
 import { dropAround } from './drop/drop.js';
 import { verifyDrop } from './drop/verify.js';
 import { type Environ, lookup, targetEnv } from './exec/environ.js';
@@ -72,7 +72,9 @@ async function checkGroupsOfBeforeRemap(inv: RunInvocation, owner: WantedIds, so
     if (err instanceof StepdownError) return;
     throw err;
   }
-  await withGroupsOf(resolveIdentity(spec, after), inv, after, status, environ);
+  const target = await withGroupsOf(resolveIdentity(spec, after), inv, after, status, environ);
+  // the added gids count towards NGROUPS_MAX: refused now, not after /etc is written
+  if (remapRights(status).root) checkGroupCount(target, target.userName);
 }
 
 /** --match/--remap: give the user the volume's owner's ids (or the ids given) in /etc, re-own its files; the new /etc.
@@ -114,19 +116,33 @@ function ownerOf(file: string): { uid: number; gid: number } {
 /** --group-of: the target plus the groups owning those paths, looked up now (as root, or as the
  * target in a pass-through start, which can only proceed if it holds them already). A process
  * that is neither gets decideDrop's refusal, as it would without --group-of. */
-export async function withGroupsOf(target: Identity, inv: { groupOf?: string[]; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Promise<Identity> {
+export async function withGroupsOf(target: Identity, inv: { groupOf?: string[]; groupOfFromEnv?: true; allowSystemIds?: boolean }, db: EtcDb, status: ProcStatus, environ: Environ): Promise<Identity> {
   if (inv.groupOf === undefined) return target;
   const { addGroupsOf, walkPath } = await import('./identity/group-of.js');
   const root = remapRights(status).root;
   if (!root) decideDrop(status, target);
-  const found = inv.groupOf.map((p) => walkPath(p, p.startsWith('/') ? '/' : workingDirectory(`--group-of ${p}`), { lstat: (f) => statOf(fs.lstatSync(f)), readlink: (f) => fs.readlinkSync(f) }));
+  const procDev = deviceOf('/proc');
+  const fsx = { lstat: (f: string) => statOf(fs.lstatSync(f), procDev), readlink: (f: string) => fs.readlinkSync(f, { encoding: 'buffer' }) };
+  const found = inv.groupOf.map((p) => {
+    const what = inv.groupOfFromEnv ? `STEPDOWN_GROUP_OF path ${p}` : `--group-of ${p}`;
+    return walkPath(p, p.startsWith('/') ? '/' : workingDirectory(what), fsx, what);
+  });
   const held = [...(groupsOf(status) ?? []), ...(idsOf(status, 'Gid')?.slice(1, 2) ?? [])];
   const allowSystemIds = inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
   return addGroupsOf(target, found, { root, held, group: db.group, allowSystemIds });
 }
 
-function statOf(st: fs.Stats) {
-  return { uid: st.uid, gid: st.gid, mode: st.mode, isDirectory: st.isDirectory(), isSymbolicLink: st.isSymbolicLink() };
+function statOf(st: fs.Stats, procDev: number | undefined) {
+  return { uid: st.uid, gid: st.gid, mode: st.mode, isDirectory: st.isDirectory(), isSymbolicLink: st.isSymbolicLink(), isProcfs: st.dev === procDev };
+}
+
+/** The device of the proc filesystem (undefined without one): a --group-of walk refuses to enter it. */
+function deviceOf(file: string): number | undefined {
+  try {
+    return fs.lstatSync(file).dev;
+  } catch {
+    return undefined;
+  }
 }
 
 function remapPolicy(inv: RunInvocation, environ: Environ): RemapPolicy {

@@ -69,7 +69,7 @@ describe.runIf(E2E).each(RUNTIMES)('--group-of a host socket (%s)', (runtime) =>
       status: 125,
       stdout: '',
       stderr:
-        `stepdown: --group-of /run/app.sock: already running as uid 10001 gid 10001, without gid ${GID}, and a process that is not root cannot add groups; ` +
+        `stepdown: STEPDOWN_GROUP_OF path /run/app.sock: already running as uid 10001 gid 10001, without gid ${GID}, and a process that is not root cannot add groups; ` +
         `add it to the pod spec (securityContext.supplementalGroups: [${GID}]) or run with docker run --group-add ${GID}, or start the container as root\n`,
     });
   });

@@ -52,7 +52,9 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
     refused(['--group-of', '/mnt/root0', 'ops'], `--group-of /mnt/root0: ${root}`);
     refused(['--group-of', '/mnt/to-root', 'ops'], `--group-of /mnt/to-root: ${root}`);
     refused(['--group-of', '/mnt/sock', '--group-of', '/mnt/nope', 'ops'], '--group-of /mnt/nope: no such file or directory; mount the socket or device there, or leave out --group-of');
-    refused(['ops'], '--group-of /mnt/gone/sock: no such file or directory (at /mnt/gone); mount the socket or device there, or leave out --group-of', { env: { STEPDOWN_GROUP_OF: '/mnt/gone/sock' } });
+    // a path from the variable is named as such: the operator may not know the image's ENV sets it
+    refused(['ops'], 'STEPDOWN_GROUP_OF path /mnt/gone/sock: no such file or directory (at /mnt/gone); mount the socket or device there, or remove it from STEPDOWN_GROUP_OF', { env: { STEPDOWN_GROUP_OF: '/mnt/gone/sock' } });
+    refused(['ops'], "STEPDOWN_GROUP_OF path /mnt/root0: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or remove it from STEPDOWN_GROUP_OF", { env: { STEPDOWN_GROUP_OF: '/mnt/sock:/mnt/root0' } });
   });
 
   it("a path through a directory root alone cannot change (a link or hard link planted there) is refused", () => {
@@ -69,8 +71,19 @@ describe.skipIf(!IS_ROOT).each(subjects())('--group-of ($name)', (subject) => {
     // another account's directory or group is refused as well: it could plant the link for the user
     refused(['--group-of', '/mnt/g/x', 'nobody:nogroup'], rule('/mnt/g/x', '/mnt/g', 'is writable by its group 2000', 990), plant('mkdir -m 775 /mnt/g && chgrp 2000 /mnt/g && ln -s /mnt/secret /mnt/g/x'));
     refused(['--group-of', '/mnt/o/x', 'ops'], rule('/mnt/o/x', '/mnt/o', 'is owned by uid 2002', 990), plant('mkdir /mnt/o && chown 2002:2002 /mnt/o && ln -s /mnt/secret /mnt/o/x'));
-    // root's own group 0 writing a root-owned directory leaves it root's alone
-    expect(probe(['--group-of', '/mnt/r/x', 'ops'], plant('mkdir -m 775 /mnt/r && ln -s /mnt/secret /mnt/r/x'))).toBe('1500:1500:990 1500 2000 2001');
+    // group 0 is no exception: an account whose group is 0 (OpenShift's arbitrary uid, fsGroup: 0) could plant the link
+    refused(['--group-of', '/mnt/r/x', 'ops'], rule('/mnt/r/x', '/mnt/r', 'is writable by its group 0', 990), plant('mkdir -m 775 /mnt/r && ln -s /mnt/secret /mnt/r/x'));
+    // mode bits only: a root:root 755 directory is root's alone
+    expect(probe(['--group-of', '/mnt/r/x', 'ops'], plant('mkdir -m 755 /mnt/r && ln -s /mnt/secret /mnt/r/x'))).toBe('1500:1500:990 1500 2000 2001');
+  });
+
+  // /proc/<pid>/root reads as '/', so walked by name it leads to /mnt/sock (gid 998) through
+  // root-owned directories; the kernel follows it to the process's own root instead, and
+  // /proc/<pid>/fd/N to an open file whatever its name. The walk refuses to enter /proc.
+  it('a path into /proc (magic links such as /proc/self/root, /proc/self/fd/N) is refused, also through a symlink', () => {
+    const proc = (p: string, at: string) => `--group-of ${p}: it leads into /proc (at ${at}), whose links the walk cannot follow as the kernel does; name the socket or device itself`;
+    refused(['--group-of', '/proc/self/root/mnt/sock', 'ops'], proc('/proc/self/root/mnt/sock', '/proc'));
+    refused(['--group-of', '/mnt/fd', 'ops'], proc('/mnt/fd', '/proc'), { setup: 'ln -s /proc/self/fd/0 /mnt/fd' });
   });
 
   it("a privileged group of the image (shadow) needs --allow-system-ids", () => {

@@ -54,7 +54,10 @@ describe('parseArgs', () => {
     expect(withEnv('/run/docker.sock:/dev/kvm', 'ops', 'id')).toMatchObject({ groupOf: ['/run/docker.sock', '/dev/kvm'] });
     expect(withEnv('/run/docker.sock:/dev/kvm', '--group-of', '/dev/dri/renderD128', 'ops', 'id')).toMatchObject({ groupOf: ['/dev/dri/renderD128'] });
     expect(withEnv('', 'ops', 'id')).not.toHaveProperty('groupOf');
-    expect(withEnv('/dev/kvm', '--check', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'] });
+    expect(withEnv('/dev/kvm', '--check', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'], groupOfFromEnv: true });
+    // where the paths came from, for the messages
+    expect(withEnv('/run/docker.sock:/dev/kvm', 'ops', 'id')).toMatchObject({ groupOfFromEnv: true });
+    expect(withEnv('/run/docker.sock', '--group-of', '/dev/kvm', 'ops', 'id')).not.toHaveProperty('groupOfFromEnv');
     expect(parse('--check', '--allow-system-ids', '--group-of', '/dev/kvm', 'ops')).toEqual({ kind: 'check', spec: 'ops', groupOf: ['/dev/kvm'], allowSystemIds: true });
     expect(parse('--allow-system-ids', '--group-of', '/dev/kvm', 'ops', 'id')).toMatchObject({ allowSystemIds: true });
     // --audit reports this process; the variable is for a run

@@ -17,7 +17,7 @@ describe('addGroupsOf: groups that exist to read private keys', () => {
     ['ssl-cert', 101],
     ['ssh_keys', 998],
   ])("refuses gid of '%s' unless --allow-system-ids", (name, gid) => {
-    const sock: PathGroup = { path: '/var/run/docker.sock', gid, looked: [] };
+    const sock: PathGroup = { path: '/var/run/docker.sock', what: '--group-of /var/run/docker.sock', file: '/var/run/docker.sock', uid: 0, gid, looked: [] };
     expect(() => addGroupsOf(APP, [sock], AS_ROOT)).toThrow(
       `--group-of /var/run/docker.sock: its group is gid ${gid}, which is '${name}' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)`,
     );

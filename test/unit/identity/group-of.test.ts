@@ -68,6 +68,9 @@ describe('walkPath', () => {
   it('follows /var/run → ../run and records every directory a name was looked up in', () => {
     expect(walk('/var/run/docker.sock')).toEqual({
       path: '/var/run/docker.sock',
+      what: '--group-of /var/run/docker.sock',
+      file: '/run/docker.sock',
+      uid: 0,
       gid: 998,
       looked: [
         { dir: '/', uid: 0, gid: 0, mode: 0o40755 },
@@ -125,7 +128,7 @@ describe('addGroupsOf', () => {
   });
 
   it('refuses gid 0, even through a symlink, with 125', () => {
-    const pg: PathGroup = { path: '/run/x', gid: 0, looked: [] };
+    const pg: PathGroup = { path: '/run/x', what: '--group-of /run/x', file: '/run/x', uid: 0, gid: 0, looked: [] };
     expect(refusal(() => addGroupsOf(APP, [pg], AS_ROOT))).toEqual({
       message: "--group-of /run/x: its group is gid 0 (root), and stepdown never adds root's group; give the file a group of its own (chgrp on the host), or leave out --group-of",
       exitCode: 125,
@@ -136,7 +139,7 @@ describe('addGroupsOf', () => {
     `--group-of ${p}: ${d} ${why}, so an account other than root could put a link to any file there and choose the group the user gets; ` +
     `bind-mount the socket or device under a root-owned directory such as /run or /dev, or give the user gid ${gid} in /etc/group`;
 
-  it('refuses a gid reached through a directory root alone cannot change: owned by any other uid, writable by everyone, or by a group other than 0', () => {
+  it('refuses a gid reached through a directory root alone cannot change: owned by any other uid, writable by everyone, or by any group (0 too)', () => {
     expect(refusal(() => decide(['/data/plant']))).toEqual({ message: replaceable('/data/plant', '/data', 'is owned by uid 1000', 42), exitCode: 125 });
     // another account of the container could plant the link as well as the user could
     expect(refusal(() => decide(['/opt/other']))?.message).toBe(replaceable('/opt/other', '/opt', 'is owned by uid 2000', 42));
@@ -144,8 +147,8 @@ describe('addGroupsOf', () => {
     // group-writable by gid 50: refused whether or not the target has or gets 50
     expect(refusal(() => decide(['/srv/s']))?.message).toBe(replaceable('/srv/s', '/srv', 'is writable by its group 50', 990));
     expect(refusal(() => decide(['/srv/s'], { ...APP, groups: [1000, 50] }))?.message).toBe(replaceable('/srv/s', '/srv', 'is writable by its group 50', 990));
-    // group 0 is root's: a root-owned directory writable by it is still root's alone
-    expect(decide(['/adm/sock']).groups).toEqual([1000, 100, 990]);
+    // group 0 is no exception: a user whose group is 0 (OpenShift, fsGroup: 0) can write it
+    expect(refusal(() => decide(['/adm/sock']))?.message).toBe(replaceable('/adm/sock', '/adm', 'is writable by its group 0', 990));
   });
 
   it('a gid the target already has is taken whatever the directories (it could choose only its own groups)', () => {
@@ -159,7 +162,7 @@ describe('addGroupsOf', () => {
   });
 
   it("refuses a privileged group of the image (shadow, disk…) unless --allow-system-ids; device groups (docker, kvm) are what it is for", () => {
-    const shadow: PathGroup = { path: '/run/s', gid: 42, looked: [] };
+    const shadow: PathGroup = { path: '/run/s', what: '--group-of /run/s', file: '/run/s', uid: 0, gid: 42, looked: [] };
     expect(refusal(() => addGroupsOf(APP, [shadow], AS_ROOT))?.message).toBe(
       "--group-of /run/s: its group is gid 42, which is 'shadow' in this image's /etc/group and carries rights here; if that group is meant, add --allow-system-ids (STEPDOWN_ALLOW_SYSTEM_IDS=1)",
     );
@@ -179,6 +182,25 @@ describe('addGroupsOf', () => {
         'add it to the pod spec (securityContext.supplementalGroups: [994, 993]) or run with docker run --group-add 994 --group-add 993, or start the container as root',
       exitCode: 125,
     });
+  });
+
+  it('pass-through: a gid /etc/group gives the user but the process does not hold is refused (only what is held reaches the command)', () => {
+    const notHeld: GroupOfContext = { ...AS_ROOT, root: false, held: [1000] };
+    expect(refusal(() => decide(['/data/sock'], { ...APP, groups: [1000, 100] }, { ...notHeld, held: [1000] }))).toBeUndefined();
+    expect(refusal(() => decide(['/run/docker.sock'], { ...APP, groups: [1000, 100, 998] }, notHeld))?.message).toMatch(/^--group-of \/run\/docker\.sock: already running as uid 1000 gid 1000, without gid 998, /);
+  });
+
+  it("the file itself must be root's or the user's: another owner can chgrp it to any of its groups", () => {
+    const theirs: Record<string, Entry> = { ...HOST, '/run/theirs.sock': file(2500, 1700), '/run/mine.sock': file(2500, 1000), '/run/to-theirs': link('theirs.sock') };
+    const at = (p: string, target = APP) => addGroupsOf(target, [walkPath(p, '/', fakeFs(theirs).fs)], AS_ROOT);
+    const owned =
+      '--group-of /run/to-theirs: /run/theirs.sock is owned by uid 1700, which can chgrp it to any group it is in and so choose the group the user gets; ' +
+      'chown root the socket or device on the host, or give the user gid 2500 in /etc/group';
+    expect(refusal(() => at('/run/to-theirs'))?.message).toBe(owned);
+    expect(at('/run/mine.sock').groups).toEqual([1000, 100, 2500]);
+    // a gid the user has, or a root target, is not judged
+    expect(at('/run/to-theirs', { ...APP, groups: [1000, 2500] }).groups).toEqual([1000, 2500]);
+    expect(at('/run/to-theirs', { uid: 0, gid: 0, groups: [0], home: '/root' }).groups).toEqual([0, 2500]);
   });
 
   it('the NGROUPS_MAX refusal counts the added gids; a gid already held adds nothing to the count', () => {

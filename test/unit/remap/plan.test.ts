@@ -206,6 +206,14 @@ describe('planRemap with --remap ids', () => {
     expect(r('ops', t, ids, true).to).toEqual(ids);
   });
 
+  it("a Mac's 501:20 is refused where gid 20 is dialout (as in Debian images); 501 alone keeps the gid", () => {
+    const d = { passwd: sys.passwd, group: splitLines(SYS_GROUP + 'dialout:x:20:\n') };
+    expect(() => planRemap(parseUserSpec('ops'), d, { uid: 501, gid: 20 }, { remap: '501:20' })).toThrow(
+      '--remap 501:20 asks for gid 20, which is group dialout, which carries rights in the image: ops would get its rights; refusing.',
+    );
+    expect(planRemap(parseUserSpec('ops'), d, { uid: 501 }, { remap: '501' }).to).toEqual({ uid: 501, gid: 10001 });
+  });
+
   it('an ordinary id that another account holds is shared, with a notice (usermod -o)', () => {
     expect(r('ops', '5000', { uid: 5000 }).notices).toEqual(['uid 5000 already belongs to root2; ops now shares it (like usermod -o)']);
   });

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { expect } from 'vitest';
 import { BASE_PATH, tempDir } from './harness.js';
 
 export const owner = (p: string) => {
@@ -52,7 +53,18 @@ export function world() {
   const ran = () => fs.existsSync(path.join(marks, 'ran'));
   // the command, when it runs, leaves a mark and prints its ids
   const cmd = ['sh', '-c', `touch ${marks}/ran; echo $(id -u):$(id -g):$(id -G)`];
-  return { dir, etc, vol, read, ran, cmd, passwd: PASSWD(dir), group: GROUP };
+  /** /etc byte for byte as made, and no lock or temp file beside it */
+  const etcUnchanged = () => {
+    expect(read('passwd')).toBe(PASSWD(dir));
+    expect(read('group')).toBe(GROUP);
+    expect(fs.readdirSync(etc).sort()).toEqual(['group', 'passwd']);
+  };
+  /** ops's home and its file still ops's old ids: nothing re-owned */
+  const opsHomeUnchanged = () => {
+    const home = path.join(dir, 'home/ops');
+    expect([home, path.join(home, 'file')].map(owner)).toEqual(['10001:10001', '10001:10001']);
+  };
+  return { dir, etc, vol, read, ran, cmd, passwd: PASSWD(dir), group: GROUP, etcUnchanged, opsHomeUnchanged };
 }
 
 /** Starts argv (asynchronously, so several run at once) in a private mount namespace with `etc`

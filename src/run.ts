@@ -128,8 +128,7 @@ export async function withGroupsOf(target: Identity, inv: { groupOf?: string[]; 
     return walkPath(p, p.startsWith('/') ? '/' : workingDirectory(what), fsx, what);
   });
   const held = [...(groupsOf(status) ?? []), ...(idsOf(status, 'Gid')?.slice(1, 2) ?? [])];
-  const allowSystemIds = inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
-  return addGroupsOf(target, found, { root, held, group: db.group, allowSystemIds });
+  return addGroupsOf(target, found, { root, held, group: db.group, allowSystemIds: allowsSystemIds(inv, environ) });
 }
 
 function statOf(st: fs.Stats, procDev: number | undefined) {
@@ -146,7 +145,12 @@ function deviceOf(file: string): number | undefined {
 }
 
 function remapPolicy(inv: RunInvocation, environ: Environ): RemapPolicy {
-  return { allowSystemIds: inv.allowSystemIds || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS') };
+  return { allowSystemIds: allowsSystemIds(inv, environ) };
+}
+
+/** --allow-system-ids or STEPDOWN_ALLOW_SYSTEM_IDS=1: one opt-in for --match, --remap and --group-of. */
+function allowsSystemIds(inv: { allowSystemIds?: boolean }, environ: Environ): boolean {
+  return inv.allowSystemIds === true || envFlag(environ, 'STEPDOWN_ALLOW_SYSTEM_IDS');
 }
 
 function envFlag(environ: Environ, name: string): boolean {
